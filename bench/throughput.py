@@ -1,0 +1,84 @@
+"""Training throughput: A3C frames/s on an Atari game for a fixed wall time at several worker counts.
+
+Each measurement is a real training run (`asyncrl train --max-seconds S`) in its own process with
+the paper's settings; the figure is `steady_frames_per_second` from its summary.json: emulator
+frames per second from the moment every learner has started until the time limit (process start-up
+excluded). Repeats are interleaved across worker counts and the median is reported.
+
+    python bench/throughput.py --env ALE/Pong-v5 --workers 1 2 4 8 16 --seconds 60 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def measure(env: str, algo: str, workers: int, seconds: float, extra: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "asyncrl", "train", "--algo", algo, "--env", env,
+               "--workers", str(workers), "--max-seconds", str(seconds), "--run-dir", str(run_dir),
+               "--quiet", *extra]
+        started = time.monotonic()
+        subprocess.run(cmd, check=True)
+        total = time.monotonic() - started
+        summary = json.loads((run_dir / "summary.json").read_text())
+    return {"workers": workers, "steady_fps": summary["steady_frames_per_second"],
+            "overall_fps": summary["frames_per_second"], "frames": summary["frames"],
+            "process_seconds": round(total, 1)}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="ALE/Pong-v5")
+    parser.add_argument("--algo", default="a3c")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--seconds", type=float, default=60.0, help="time limit of each training run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None, help="write all measurements here as JSON")
+    parser.add_argument("extra", nargs="*", help="more `asyncrl train` flags, after --")
+    args = parser.parse_args()
+
+    runs: dict[int, list[dict]] = {w: [] for w in args.workers}
+    for repeat in range(args.repeats):
+        for workers in args.workers:
+            result = measure(args.env, args.algo, workers, args.seconds, args.extra)
+            runs[workers].append(result)
+            print(f"repeat {repeat + 1}/{args.repeats}  workers {workers:>2}: "
+                  f"{result['steady_fps']:,.0f} frames/s", flush=True)
+
+    print(f"\n{args.algo} on {args.env}, {args.seconds:g} s runs, median of {args.repeats}; {machine()}\n")
+    print("| workers | frames/s (median) | runs |")
+    print("|---|---|---|")
+    for workers, results in runs.items():
+        fps = [r["steady_fps"] for r in results]
+        print(f"| {workers} | {statistics.median(fps):,.0f} | {', '.join(f'{x:,.0f}' for x in fps)} |")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"machine": machine(), "env": args.env, "algo": args.algo,
+                                        "seconds": args.seconds, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The local backend: Hogwild learners as torch.multiprocessing processes on one machine.
+
+Who owns what:
+  main process   the shared network theta and RMSProp statistics (shared memory, created here),
+                 the frame counters, the stop flag and the event queue; it records the run.
+  learner i      its own environment, local network theta' and seed; it reads theta, and writes
+                 theta, the statistics and its own frame counter without locks (``LocalShared``).
+
+The global frame counter T is the sum of one counter per learner (slot 0 holds the frames of
+earlier sessions of a resumed run): no lock, so a learner that dies can never leave one held.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import traceback
+from collections.abc import Sequence
+
+import torch
+import torch.multiprocessing as mp
+
+from asyncrl.config import TrainConfig
+from asyncrl.learner import learner_seed, run_learner
+from asyncrl.nets import Network
+from asyncrl.optim import SharedRMSprop
+
+
+class LocalShared:
+    """A learner's view of the shared state, inside the learner process."""
+
+    def __init__(self, worker: int, shared_net: Network, square_avg: list[torch.Tensor],
+                 config: TrainConfig, frame_counts: torch.Tensor, stop_flag: torch.Tensor, events,
+                 parent_pid: int):
+        self.slot = worker + 1
+        self.shared_params = list(shared_net.parameters())
+        self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps)
+        self.optimizer.square_avg = square_avg
+        self.frame_counts = frame_counts
+        self.stop_flag = stop_flag
+        self.events = events
+        self.parent_pid = parent_pid
+
+    @torch.no_grad()
+    def pull(self, params: Sequence[torch.Tensor]) -> None:
+        for local, shared in zip(params, self.shared_params, strict=True):
+            local.copy_(shared)
+
+    def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
+        self.optimizer.step(grads, lr)
+
+    def add_frames(self, n: int) -> int:
+        self.frame_counts[self.slot] += n
+        return int(self.frame_counts.sum())
+
+    def should_stop(self) -> bool:
+        # A learner whose trainer is gone (killed outright) stops instead of running on as an orphan.
+        return bool(self.stop_flag[0]) or os.getppid() != self.parent_pid
+
+    def report(self, kind: str, worker: int, payload: dict) -> None:
+        self.events.put((kind, worker, payload))
+
+
+def _learner_main(worker, config, shared_net, square_avg, frame_counts, stop_flag, events, parent_pid,
+                  seed):
+    # Ctrl-C reaches the whole process group; the trainer decides when learners stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    shared = LocalShared(worker, shared_net, square_avg, config, frame_counts, stop_flag, events,
+                         parent_pid)
+    try:
+        run_learner(worker, config, shared, seed)
+    except BaseException as exc:
+        events.put(("error", worker, {"message": f"{type(exc).__name__}: {exc}",
+                                      "traceback": traceback.format_exc()}))
+        raise SystemExit(1) from exc
+
+
+class LocalBackend:
+    """Starts ``config.run.workers`` learner processes around shared-memory parameters."""
+
+    def __init__(self, config: TrainConfig, net: Network, optimizer: SharedRMSprop, start_frames: int):
+        self.config = config
+        self.ctx = mp.get_context("spawn")  # fork would copy the parent's thread pools and locks
+        self.net = net
+        self.optimizer = optimizer.share_memory()
+        self.net.share_memory()
+        self.frame_counts = torch.zeros(config.run.workers + 1, dtype=torch.int64).share_memory_()
+        self.frame_counts[0] = start_frames
+        self.stop_flag = torch.zeros(1, dtype=torch.int8).share_memory_()
+        self.events = self.ctx.Queue()
+        self.start_frames = start_frames
+        self.processes: list = []
+
+    def start(self) -> None:
+        for worker in range(self.config.run.workers):
+            seed = learner_seed(self.config.run.seed, worker, self.start_frames)
+            p = self.ctx.Process(
+                target=_learner_main,
+                args=(worker, self.config, self.net, self.optimizer.square_avg, self.frame_counts,
+                      self.stop_flag, self.events, os.getpid(), seed),
+                name=f"asyncrl-learner-{worker}",
+                daemon=True,
+            )
+            p.start()
+            self.processes.append(p)
+
+    def frames(self) -> int:
+        return int(self.frame_counts.sum())
+
+    def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
+        """Events sent by learners since the last poll, waiting up to ``timeout`` for the first."""
+        out = []
+        try:
+            out.append(self.events.get(timeout=timeout))
+            while True:
+                out.append(self.events.get_nowait())
+        except queue.Empty:
+            pass
+        return out
+
+    def running(self) -> int:
+        return sum(p.is_alive() for p in self.processes)
+
+    def failed(self) -> list[tuple[int, int]]:
+        """(worker, exit code) of learners that ended abnormally."""
+        return [(i, p.exitcode) for i, p in enumerate(self.processes)
+                if p.exitcode is not None and p.exitcode != 0]
+
+    def request_stop(self) -> None:
+        self.stop_flag[0] = 1
+
+    def snapshot(self) -> dict:
+        """A copy of the shared state for a checkpoint (taken while learners keep writing, as Hogwild reads)."""
+        return {
+            "model": {k: v.clone() for k, v in self.net.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "frames": self.frames(),
+        }
+
+    def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
+        """Stop every learner, returning the events still queued; no process outlives this call."""
+        self.request_stop()
+        pending = []
+        deadline_polls = int(timeout / 0.1)
+        for _ in range(deadline_polls):
+            pending += self.poll(0.1)  # drain, or learners block on a full queue pipe
+            if not self.running():
+                break
+        for p in self.processes:
+            if p.is_alive():
+                p.terminate()
+        for p in self.processes:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        pending += self.poll(0)
+        return pending

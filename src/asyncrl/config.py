@@ -1,0 +1,279 @@
+"""Typed configuration: one dataclass per concern, each field one hyper-parameter.
+
+Every field carries its help text in ``metadata["help"]``; the CLI builds one flag per field from
+it, so a hyper-parameter is defined in exactly one place. Fields whose sensible default depends on
+the environment family (Atari or not) default to ``None`` here and are filled in by
+:func:`resolve`; ``config.json`` in a run directory always holds the resolved values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+ALGORITHMS = ("a3c",)
+BACKENDS = ("local",)
+
+# Atari defaults that differ from the small-task ones (see resolve()).
+ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
+ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
+CLASSIC_FRAMES = 1_000_000
+ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
+CLASSIC_LR = 2e-3  # tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
+
+
+class ConfigError(ValueError):
+    """A configuration value a person has to fix; the message names the value and what is valid."""
+
+
+def _help(text: str, flag: str | None = None, **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"help": text, **extra}
+    if flag:
+        meta["flag"] = flag
+    return meta
+
+
+@dataclass
+class EnvConfig:
+    """The environment and, for Atari, the paper's preprocessing pipeline (Mnih et al. 2015)."""
+
+    env_id: str = field(
+        default="", metadata=_help("Gymnasium environment id, e.g. ALE/Pong-v5 or CartPole-v1", "--env")
+    )
+    frameskip: int = field(
+        default=1, metadata=_help("Atari: frames the emulator itself skips per step (paper: 1)")
+    )
+    action_repeat: int = field(
+        default=4,
+        metadata=_help("Atari: agent steps repeat the action this many frames, max-pooling the last two"),
+    )
+    repeat_action_probability: float = field(
+        default=0.0,
+        metadata=_help("Atari: sticky-action probability (paper: 0.0; Machado et al. 2018: 0.25)"),
+    )
+    noop_max: int = field(default=30, metadata=_help("Atari: up to this many random no-ops at reset"))
+    frame_stack: int = field(default=4, metadata=_help("Atari: processed frames stacked per observation"))
+    screen_size: int = field(default=84, metadata=_help("Atari: side of the square grayscale frame"))
+    clip_rewards: bool = field(
+        default=True, metadata=_help("Atari: clip training rewards to [-1, 1] (scores stay raw)")
+    )
+    terminal_on_life_loss: bool = field(
+        default=False,
+        metadata=_help("Atari: a lost life ends the learning episode (Nature DQN); the game goes on"),
+    )
+
+
+@dataclass
+class NetConfig:
+    """Network shape: the conv torso is fixed by the paper; the MLP torso is for vector observations."""
+
+    hidden: tuple[int, ...] = field(
+        default=(200,),
+        metadata=_help("MLP torso widths for vector observations, comma-separated (paper: 200)"),
+    )
+    shared_torso: bool | None = field(
+        default=None,
+        metadata=_help(
+            "policy and value share the torso (default: yes on Atari, as in the paper; separate "
+            "networks for vector observations, as the paper does for low-dimensional inputs)"
+        ),
+    )
+
+
+@dataclass
+class AlgoConfig:
+    """The learning algorithm and its hyper-parameters (paper notes, section 'The four methods')."""
+
+    algo: str = field(default="a3c", metadata=_help("algorithm: " + ", ".join(ALGORITHMS)))
+    t_max: int = field(default=5, metadata=_help("steps per segment before an update (paper: 5)"))
+    gamma: float = field(default=0.99, metadata=_help("discount factor"))
+    entropy_beta: float = field(default=0.01, metadata=_help("A3C: entropy regularisation weight"))
+    value_loss_coef: float = field(
+        default=0.5, metadata=_help("A3C: weight of the value loss (R - V)^2")
+    )
+
+
+@dataclass
+class OptimConfig:
+    """Shared RMSProp (statistics shared by all learners, epsilon inside the square root)."""
+
+    lr: float | None = field(
+        default=None,
+        metadata=_help(f"initial learning rate (default: {ATARI_LR:g} on Atari, {CLASSIC_LR:g} otherwise)"),
+    )
+    lr_anneal: bool = field(
+        default=True, metadata=_help("anneal the learning rate linearly to 0 over --frames")
+    )
+    rms_alpha: float = field(default=0.99, metadata=_help("RMSProp decay of the squared-gradient average"))
+    rms_eps: float = field(default=0.1, metadata=_help("RMSProp epsilon, inside the square root"))
+    max_grad_norm: float = field(
+        default=40.0, metadata=_help("clip each update's gradient to this global L2 norm (inf: off)")
+    )
+
+
+@dataclass
+class RunConfig:
+    """Where and how long to run, and what to record."""
+
+    workers: int | None = field(
+        default=None,
+        metadata=_help(
+            f"actor-learner processes (default: {ATARI_WORKERS} on Atari, else the CPU count)"
+        ),
+    )
+    frames: int | None = field(
+        default=None,
+        metadata=_help(
+            "training budget in environment frames; Atari counts emulator frames "
+            f"(default: {ATARI_FRAMES:,} on Atari, {CLASSIC_FRAMES:,} otherwise)"
+        ),
+    )
+    max_seconds: float | None = field(
+        default=None, metadata=_help("also stop after this much wall-clock time (default: no limit)")
+    )
+    seed: int = field(default=0, metadata=_help("base seed; each learner derives its own from it"))
+    run_dir: str | None = field(
+        default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
+    )
+    backend: str = field(default="local", metadata=_help("where learners run: " + ", ".join(BACKENDS)))
+    checkpoint_interval: float = field(
+        default=300.0, metadata=_help("seconds between checkpoints")
+    )
+    log_interval: float = field(
+        default=10.0, metadata=_help("seconds between progress lines when stdout is not a terminal")
+    )
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; ``config.json`` is this, resolved, as JSON."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild a config from ``to_dict()`` output; unknown keys are an error, missing ones default."""
+        parts = {}
+        for group in dataclasses.fields(cls):
+            group_cls = group.default_factory  # type: ignore[misc]
+            values = dict(data.get(group.name, {}))
+            known = {f.name: f for f in dataclasses.fields(group_cls)}
+            unknown = set(values) - set(known)
+            if unknown:
+                raise ConfigError(f"unknown {group.name} settings: {', '.join(sorted(unknown))}")
+            if "hidden" in values:
+                values["hidden"] = tuple(values["hidden"])
+            parts[group.name] = group_cls(**values)
+        return cls(**parts)
+
+
+GROUPS = ("env", "net", "algo", "optim", "run")
+
+# Settings that may change when a run is resumed; any other difference is a conflict.
+RESUMABLE = {
+    ("run", "workers"),
+    ("run", "frames"),
+    ("run", "max_seconds"),
+    ("run", "checkpoint_interval"),
+    ("run", "log_interval"),
+    ("run", "run_dir"),
+    ("run", "backend"),
+}
+
+
+def is_atari(env_id: str) -> bool:
+    """ALE environments get the paper's pixel pipeline; everything else is used as Gymnasium gives it."""
+    return env_id.startswith("ALE/")
+
+
+def frames_per_step(env: EnvConfig) -> int:
+    """Environment frames one agent step consumes: emulator frames on Atari, 1 elsewhere."""
+    return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Fill the environment-dependent defaults and validate; returns a new config."""
+    config = dataclasses.replace(
+        config,
+        env=dataclasses.replace(config.env),
+        net=dataclasses.replace(config.net),
+        algo=dataclasses.replace(config.algo),
+        optim=dataclasses.replace(config.optim),
+        run=dataclasses.replace(config.run),
+    )
+    atari = is_atari(config.env.env_id)
+    if config.run.workers is None:
+        config.run.workers = ATARI_WORKERS if atari else (os.cpu_count() or 1)
+    if config.run.frames is None:
+        config.run.frames = ATARI_FRAMES if atari else CLASSIC_FRAMES
+    if config.net.shared_torso is None:
+        config.net.shared_torso = atari
+    if config.optim.lr is None:
+        config.optim.lr = ATARI_LR if atari else CLASSIC_LR
+    validate(config)
+    return config
+
+
+def _check(ok: bool, flag: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"--{flag} must be {expected}, got {value!r}")
+
+
+def validate(config: TrainConfig) -> None:
+    """Raise ConfigError naming the first bad value and what would be valid."""
+    e, n, a, o, r = config.env, config.net, config.algo, config.optim, config.run
+    if not e.env_id:
+        raise ConfigError("--env is required (a Gymnasium id such as ALE/Pong-v5 or CartPole-v1)")
+    _check(a.algo in ALGORITHMS, "algo", a.algo, "one of " + ", ".join(ALGORITHMS))
+    _check(r.backend in BACKENDS, "backend", r.backend, "one of " + ", ".join(BACKENDS))
+    _check(e.frameskip >= 1, "frameskip", e.frameskip, "a positive integer")
+    _check(e.action_repeat >= 1, "action-repeat", e.action_repeat, "a positive integer")
+    if e.frameskip > 1 and e.action_repeat > 1:
+        raise ConfigError(
+            "--frameskip and --action-repeat cannot both exceed 1: let the emulator skip frames "
+            "(--frameskip 4 --action-repeat 1) or the pipeline (the paper's --frameskip 1 --action-repeat 4)"
+        )
+    _check(0.0 <= e.repeat_action_probability <= 1.0, "repeat-action-probability",
+           e.repeat_action_probability, "in [0, 1]")
+    _check(e.noop_max >= 0, "noop-max", e.noop_max, "a non-negative integer")
+    _check(e.frame_stack >= 1, "frame-stack", e.frame_stack, "a positive integer")
+    _check(e.screen_size >= 36, "screen-size", e.screen_size, "at least 36 (the conv torso needs it)")
+    _check(len(n.hidden) >= 1 and all(h >= 1 for h in n.hidden), "hidden", ",".join(map(str, n.hidden)),
+           "one or more positive widths, e.g. 200 or 64,64")
+    _check(a.t_max >= 1, "t-max", a.t_max, "a positive integer")
+    _check(0.0 < a.gamma <= 1.0, "gamma", a.gamma, "in (0, 1]")
+    _check(a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
+    _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
+    _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
+    _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")
+    _check(math.isfinite(o.rms_eps) and o.rms_eps > 0.0, "rms-eps", o.rms_eps, "a positive number")
+    _check(o.max_grad_norm > 0.0, "max-grad-norm", o.max_grad_norm, "positive (inf turns clipping off)")
+    _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
+    _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
+    _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")
+    _check(r.checkpoint_interval > 0, "checkpoint-interval", r.checkpoint_interval, "positive")
+    _check(r.log_interval > 0, "log-interval", r.log_interval, "positive")
+
+
+def conflicts(saved: TrainConfig, requested: TrainConfig) -> list[str]:
+    """Flags whose requested value differs from the saved run's and may not change on resume."""
+    out = []
+    for group in GROUPS:
+        old, new = getattr(saved, group), getattr(requested, group)
+        for f in dataclasses.fields(old):
+            if (group, f.name) in RESUMABLE:
+                continue
+            if getattr(old, f.name) != getattr(new, f.name):
+                flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+                out.append(f"{flag} (saved {getattr(old, f.name)!r}, requested {getattr(new, f.name)!r})")
+    return out

@@ -1,0 +1,153 @@
+"""Environments: the paper's Atari pipeline built from Gymnasium's own wrappers, or any Gymnasium id.
+
+Atari (Mnih et al. 2015, as used by the A3C paper): emulator frameskip 1 and no sticky actions,
+the action repeated 4 frames with a pixel-wise max over the last two, grayscale 84x84, 4 frames
+stacked as uint8 (4, 84, 84), up to 30 random no-ops at reset. Training adds reward clipping and,
+if asked, a lost life as a learning terminal. ``info["episode"]`` always holds the raw game score.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import (
+    AtariPreprocessing,
+    ClipReward,
+    FrameStackObservation,
+    RecordEpisodeStatistics,
+)
+
+from asyncrl.config import ConfigError, EnvConfig, is_atari
+
+_ale_registered = False
+
+
+def _register_ale() -> None:
+    global _ale_registered
+    if not _ale_registered:
+        import ale_py
+
+        gym.register_envs(ale_py)
+        _ale_registered = True
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise ConfigError for an id Gymnasium does not know, suggesting close matches."""
+    if is_atari(env_id):
+        _register_ale()
+    if env_id in gym.registry:
+        return
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(f"unknown environment id {env_id!r}{hint}")
+
+
+class EpisodicLife(gym.Wrapper):
+    """A lost life ends the learning episode, but the game goes on (Nature DQN's life-loss terminal).
+
+    Reset after a life-loss terminal steps a no-op instead of restarting the game, so episode
+    statistics recorded below this wrapper still see whole games and raw scores.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.lives = 0
+        self.game_over = True
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.game_over = terminated or truncated
+        lives = self.env.unwrapped.ale.lives()
+        if 0 < lives < self.lives:
+            terminated = True
+        self.lives = lives
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        if self.game_over:
+            obs, info = self.env.reset(**kwargs)
+        else:
+            obs, _, terminated, truncated, info = self.env.step(0)
+            if terminated or truncated:
+                obs, info = self.env.reset(**kwargs)
+        self.lives = self.env.unwrapped.ale.lives()
+        return obs, info
+
+
+def make_env(env_id: str, *, seed: int | None = None, training: bool = False, **overrides: Any) -> gym.Env:
+    """Return a Gymnasium env: the paper's pipeline for ALE ids, the registered env otherwise.
+
+    ``overrides`` are :class:`~asyncrl.config.EnvConfig` fields (``noop_max``,
+    ``repeat_action_probability``, ``terminal_on_life_loss``, ...). ``seed`` seeds the first reset
+    and the action space.
+    """
+    return build_env(env_config(env_id, **overrides), seed=seed, training=training)
+
+
+def build_env(config: EnvConfig, *, seed: int | None = None, training: bool = False) -> gym.Env:
+    """:func:`make_env` from an :class:`~asyncrl.config.EnvConfig`."""
+    check_env_id(config.env_id)
+    env = _make_atari(config, training) if is_atari(config.env_id) else _make_other(config)
+    if seed is not None:
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+    return env
+
+
+def env_config(env_id: str, **overrides: Any) -> EnvConfig:
+    known = {f.name for f in dataclasses.fields(EnvConfig)} - {"env_id"}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"make_env() got unknown options {sorted(unknown)}; valid: {sorted(known)}")
+    return EnvConfig(env_id=env_id, **overrides)
+
+
+def _make_atari(c: EnvConfig, training: bool) -> gym.Env:
+    env = gym.make(
+        c.env_id,
+        frameskip=c.frameskip,
+        repeat_action_probability=c.repeat_action_probability,
+        full_action_space=False,
+    )
+    # Gymnasium's wrapper does the action repeat with the max over the last two frames, grayscale,
+    # resize and no-op starts; it requires emulator frameskip 1 whenever it repeats actions itself.
+    env = AtariPreprocessing(
+        env,
+        noop_max=c.noop_max,
+        frame_skip=c.action_repeat,
+        screen_size=c.screen_size,
+        terminal_on_life_loss=False,
+        grayscale_obs=True,
+    )
+    # Below the training wrappers, so that episode statistics are whole games with raw scores.
+    env = RecordEpisodeStatistics(env)
+    if training and c.terminal_on_life_loss:
+        env = EpisodicLife(env)
+    if training and c.clip_rewards:
+        env = ClipReward(env, -1.0, 1.0)
+    return FrameStackObservation(env, c.frame_stack)
+
+
+def _make_other(c: EnvConfig) -> gym.Env:
+    env = gym.make(c.env_id)
+    return RecordEpisodeStatistics(env)
+
+
+def describe_spaces(env: gym.Env) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Observation shape and dtype, and number of actions, or a ConfigError naming what is unsupported."""
+    obs_space, act_space = env.observation_space, env.action_space
+    if not isinstance(act_space, gym.spaces.Discrete):
+        raise ConfigError(
+            f"{env.spec.id if env.spec else env}: action space {act_space} is not supported by a3c "
+            "yet (it needs a Discrete action space)"
+        )
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) not in (1, 3):
+        raise ConfigError(
+            f"{env.spec.id if env.spec else env}: observation space {obs_space} is not supported "
+            "(vector observations or stacked frames only)"
+        )
+    return tuple(obs_space.shape), obs_space.dtype, int(act_space.n)

@@ -1,0 +1,72 @@
+"""Evaluate a run's latest checkpoint: play whole episodes and report the raw scores.
+
+Atari episodes start with up to ``noop_max`` random no-ops (the no-op-starts protocol) and report
+the unclipped game score; a lost life does not end an evaluation episode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from asyncrl.algos import make_algorithm
+from asyncrl.envs import build_env, describe_spaces
+from asyncrl.nets import build_network
+from asyncrl.run import RunDirectory, read_config
+
+EVAL_SEED_OFFSET = 10_000  # keeps evaluation episodes apart from the training learners' seeds
+
+
+def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None = None,
+             deterministic: bool = False) -> dict[str, Any]:
+    """Play ``episodes`` episodes with the run's latest checkpoint; return their statistics.
+
+    The policy samples its actions unless ``deterministic`` (then it takes the most probable one).
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be at least 1, got {episodes}")
+    path = Path(run_dir)
+    config = read_config(path)
+    state = RunDirectory(path).load_checkpoint()
+    torch.set_num_threads(1)
+    env = build_env(config.env, training=False)
+    obs_shape, _, n_actions = describe_spaces(env)
+    algo = make_algorithm(config.algo)
+    net = build_network(obs_shape, n_actions, algo.head, config.net)
+    net.load_state_dict(state["model"])
+    net.eval()
+
+    seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
+    torch.manual_seed(seed)
+    returns, lengths = [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(episodes):
+        while True:
+            action = algo.act(net, torch.as_tensor(obs).unsqueeze(0), deterministic=deterministic)
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                returns.append(float(info["episode"]["r"]))
+                lengths.append(int(info["episode"]["l"]))
+                obs, _ = env.reset()
+                break
+    env.close()
+    return {
+        "env": config.env.env_id,
+        "algo": config.algo.algo,
+        "run_dir": str(path),
+        "checkpoint_frames": int(state["frames"]),
+        "episodes": episodes,
+        "policy": "greedy" if deterministic else "sampled",
+        "noop_max": config.env.noop_max if config.env.env_id.startswith("ALE/") else None,
+        "seed": seed,
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "min_return": float(np.min(returns)),
+        "max_return": float(np.max(returns)),
+        "returns": returns,
+        "lengths": lengths,
+    }

@@ -1,0 +1,129 @@
+"""The actor-learner loop of the paper's pseudocode, written once for every algorithm and backend.
+
+    repeat
+        synchronise the local parameters theta' <- theta          (shared.pull)
+        act for up to t_max steps or until a terminal state         (algo.act)
+        compute the segment's loss and its gradients d_theta        (algo.loss)
+        T <- T + steps;  apply d_theta to theta with shared RMSProp  (shared.push)
+    until T > T_max
+
+The backend provides ``shared``: where theta, the optimiser statistics and the global frame counter
+T live, and where finished episodes and training statistics are reported.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from asyncrl.algos import Segment, make_algorithm
+from asyncrl.config import TrainConfig, frames_per_step
+from asyncrl.envs import build_env, describe_spaces
+from asyncrl.nets import build_network
+from asyncrl.optim import linear_lr
+
+STATS_INTERVAL_S = 2.0
+
+
+class SharedState(Protocol):
+    """What a learner needs from its backend."""
+
+    def pull(self, params: Sequence[torch.Tensor]) -> None:
+        """Copy the shared parameters into these local ones."""
+
+    def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
+        """Apply gradients to the shared parameters (shared RMSProp, lock-free)."""
+
+    def add_frames(self, n: int) -> int:
+        """Add to the global frame counter; return its new value."""
+
+    def should_stop(self) -> bool: ...
+
+    def report(self, kind: str, worker: int, payload: dict) -> None:
+        """Send an event ('started', 'episode' or 'stats') to the process that records the run."""
+
+
+def learner_seed(base_seed: int, worker: int, start_frames: int) -> int:
+    """Distinct, reproducible seeds per learner; a resumed run continues with fresh ones."""
+    return int(np.random.SeedSequence([base_seed, worker, start_frames]).generate_state(1)[0])
+
+
+def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int) -> None:
+    """One actor-learner: its own environment, local network and seed, until the budget is spent."""
+    torch.set_num_threads(1)  # many learners on few cores: intra-op threads would only contend
+    torch.manual_seed(seed)
+    env = build_env(config.env, training=True)
+    obs_shape, obs_dtype, n_actions = describe_spaces(env)
+    algo = make_algorithm(config.algo)
+    net = build_network(obs_shape, n_actions, algo.head, config.net)
+    params = list(net.parameters())
+
+    t_max, total_frames = config.algo.t_max, config.run.frames
+    frames_each_step = frames_per_step(config.env)
+    max_grad_norm = config.optim.max_grad_norm
+    # Frames stay uint8 until the network; vector observations become float32.
+    buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
+    obs_buf = torch.zeros((t_max + 1, *obs_shape), dtype=buf_dtype)
+
+    stats_sum: dict[str, float] = {}
+    stats_count, skipped, last_stats = 0, 0, time.monotonic()
+
+    obs, _ = env.reset(seed=seed)
+    shared.report("started", worker, {})
+    while True:
+        shared.pull(params)
+        obs_buf[0] = torch.from_numpy(obs)
+        actions: list[int] = []
+        rewards: list[float] = []
+        terminated = False
+        for t in range(t_max):
+            action = algo.act(net, obs_buf[t : t + 1])
+            obs, reward, terminated, truncated, info = env.step(action)
+            actions.append(action)
+            rewards.append(float(reward))
+            obs_buf[t + 1] = torch.from_numpy(obs)
+            if terminated or truncated:
+                if "episode" in info:  # a whole game ended (not only a life)
+                    ep = info["episode"]
+                    shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"])})
+                obs, _ = env.reset()
+                break
+
+        steps = len(actions)
+        segment = Segment(
+            obs=obs_buf[: steps + 1],
+            actions=torch.tensor(actions, dtype=torch.int64),
+            rewards=torch.tensor(rewards, dtype=torch.float32),
+            terminated=terminated,
+        )
+        loss, stats = algo.loss(net, segment)
+        net.zero_grad(set_to_none=False)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
+
+        frames = shared.add_frames(steps * frames_each_step)
+        lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
+        if math.isfinite(grad_norm):
+            shared.push([p.grad for p in params], lr)
+        else:  # never let a NaN/inf reach the shared parameters
+            skipped += 1
+
+        for key, value in stats.items():
+            stats_sum[key] = stats_sum.get(key, 0.0) + value
+        stats_sum["grad_norm"] = stats_sum.get("grad_norm", 0.0) + (grad_norm if math.isfinite(grad_norm) else 0.0)
+        stats_count += 1
+        now = time.monotonic()
+        if now - last_stats >= STATS_INTERVAL_S:
+            payload = {k: v / stats_count for k, v in stats_sum.items()}
+            payload.update(learning_rate=lr, nonfinite_skipped=skipped)
+            shared.report("stats", worker, payload)
+            stats_sum, stats_count, skipped, last_stats = {}, 0, 0, now
+
+        if frames >= total_frames or shared.should_stop():
+            break
+    env.close()

@@ -1,0 +1,55 @@
+"""Shared RMSProp and the learning-rate schedule (paper notes, section 'Optimisation').
+
+    g <- alpha * g + (1 - alpha) * dtheta^2
+    theta <- theta - lr * dtheta / sqrt(g + eps)
+
+One running average g is shared by every learner (the paper found shared statistics the most
+robust choice). Epsilon sits inside the square root, as in the authors' implementation and PFRL's
+``RMSpropEpsInsideSqrt``; ``torch.optim.RMSprop`` adds it outside, so it is not used here.
+Updates are applied lock-free to parameters in shared memory (Hogwild).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+
+class SharedRMSprop:
+    """RMSProp whose parameters and squared-gradient statistics live in shared memory."""
+
+    def __init__(self, params: Iterable[torch.Tensor], alpha: float = 0.99, eps: float = 0.1):
+        self.params = list(params)
+        self.alpha = alpha
+        self.eps = eps
+        self.square_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+
+    def share_memory(self) -> SharedRMSprop:
+        for p in self.params:
+            p.share_memory_()
+        for g in self.square_avg:
+            g.share_memory_()
+        return self
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor], lr: float) -> None:
+        """Apply one learner's accumulated gradients to the shared parameters, without locking."""
+        for p, g, grad in zip(self.params, self.square_avg, grads, strict=True):
+            g.mul_(self.alpha).addcmul_(grad, grad, value=1.0 - self.alpha)
+            p.addcdiv_(grad, (g + self.eps).sqrt_(), value=-lr)
+
+    def state_dict(self) -> dict:
+        return {"square_avg": [g.clone() for g in self.square_avg], "alpha": self.alpha, "eps": self.eps}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict) -> None:
+        for g, saved in zip(self.square_avg, state["square_avg"], strict=True):
+            g.copy_(saved)
+
+
+def linear_lr(initial: float, frames: int, total_frames: int, anneal: bool = True) -> float:
+    """The paper's schedule: the learning rate falls linearly from ``initial`` to 0 over training."""
+    if not anneal:
+        return initial
+    return initial * max(0.0, 1.0 - frames / total_frames)

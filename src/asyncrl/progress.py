@@ -1,0 +1,68 @@
+"""Live training progress: a rich status line on a terminal, plain periodic lines otherwise."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import timedelta
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--:--"
+    return str(timedelta(seconds=int(max(0.0, seconds))))
+
+
+class ProgressReporter:
+    """Shows frames, frames/s, episodes, recent mean return, elapsed time and ETA."""
+
+    def __init__(self, total_frames: int, log_interval: float, console: Console | None = None,
+                 enabled: bool = True):
+        self.total = total_frames
+        self.log_interval = log_interval
+        self.console = console or Console(stderr=False)
+        self.enabled = enabled
+        self.live: Live | None = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> ProgressReporter:
+        if self.enabled and self.console.is_terminal:
+            self.live = Live(Text("starting learners..."), console=self.console, refresh_per_second=4,
+                             transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live:
+            self.live.__exit__(*exc)
+
+    def line(self, frames: int, fps: float, episodes: int, mean_return: float | None,
+             elapsed: float) -> str:
+        eta = (self.total - frames) / fps if fps > 0 else math.inf
+        mean = f"{mean_return:.2f}" if mean_return is not None else "n/a"
+        return (
+            f"frames {frames:,}/{self.total:,} ({100 * frames / self.total:.1f}%) | {fps:,.0f} frames/s"
+            f" | episodes {episodes:,} | mean return (last 100) {mean}"
+            f" | elapsed {_duration(elapsed)} | ETA {_duration(eta)}"
+        )
+
+    def update(self, frames: int, fps: float, episodes: int, mean_return: float | None,
+               elapsed: float, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        text = self.line(frames, fps, episodes, mean_return, elapsed)
+        if self.live:
+            self.live.update(Text(text))
+            return
+        now = time.monotonic()
+        if force or now - self._last_line >= self.log_interval:
+            self._last_line = now
+            self.console.print(text, highlight=False, soft_wrap=True)
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            self.console.print(text, highlight=False, soft_wrap=True)

@@ -1,0 +1,222 @@
+"""``train(config)``: validate, prepare the run directory, start a backend, record until the budget is spent.
+
+This is the main process's side of a run and does not depend on the backend: the backend starts
+the learners and exposes their events, the frame counter and a snapshot of the shared state.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+
+from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
+from asyncrl.envs import build_env, describe_spaces
+from asyncrl.nets import build_network
+from asyncrl.optim import SharedRMSprop
+from asyncrl.progress import ProgressReporter
+from asyncrl.run import RunDirectory, read_config
+
+FPS_WINDOW_S = 10.0
+SPS_LOG_INTERVAL_S = 5.0
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.algo.algo}-{config.env.env_id.replace('/', '-')}-{stamp}"
+
+
+def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], int]:
+    """Make the environment once, before any process starts, so a bad id or space fails early."""
+    env = build_env(config.env, training=True)
+    try:
+        obs_shape, _, n_actions = describe_spaces(env)
+    finally:
+        env.close()
+    return obs_shape, n_actions
+
+
+def make_backend(config: TrainConfig, net, optimizer, start_frames: int):
+    if config.run.backend == "local":
+        from asyncrl.backends.local import LocalBackend
+
+        return LocalBackend(config, net, optimizer, start_frames)
+    raise ConfigError(f"unknown backend {config.run.backend!r}")
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM ask for a clean stop; a second SIGINT stops at once."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
+    """Train with ``config`` and return the run directory.
+
+    With ``resume=True`` the run directory's latest checkpoint (parameters, optimiser statistics,
+    frame counter) is the starting point; only budget and scheduling settings may differ from the
+    saved config. Raises :class:`~asyncrl.config.ConfigError` for anything a person must fix.
+    """
+    config = resolve(config)
+    obs_shape, n_actions = check_environment(config)
+    if config.run.run_dir is None:
+        config.run.run_dir = str(default_run_dir(config))
+    run = RunDirectory.prepare(config.run.run_dir, resume)
+
+    from asyncrl.algos import REGISTRY
+
+    net = build_network(obs_shape, n_actions, REGISTRY[config.algo.algo].head, config.net)
+    optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps)
+    start_frames, episodes, wall_before = 0, 0, 0.0
+    if resume:
+        bad = conflicts(read_config(run.path), config)
+        if bad:
+            raise ConfigError("cannot resume with settings that differ from the saved run: " + "; ".join(bad))
+        state = run.load_checkpoint()
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_frames, episodes, wall_before = state["frames"], state["episodes"], state["wall_seconds"]
+        if start_frames >= config.run.frames:
+            raise ConfigError(
+                f"{run.path} has already trained {start_frames:,} of its {config.run.frames:,} frames; "
+                "pass a larger --frames to continue"
+            )
+    run.write_config(config)
+    run.open_logs()
+    try:
+        return _record(config, run, net, optimizer, start_frames, episodes, wall_before, progress)
+    finally:
+        run.close()
+
+
+def _record(config, run, net, optimizer, start_frames, episodes, wall_before, show_progress) -> Path:
+    backend = make_backend(config, net, optimizer, start_frames)
+    returns = run.recent_returns(100)
+    total = config.run.frames
+    started = time.monotonic()
+    last_checkpoint = last_sps = started
+    samples: deque[tuple[float, int]] = deque()  # (time, frames) over the last FPS_WINDOW_S
+    started_workers: set[int] = set()
+    all_started: tuple[float, int] | None = None  # (time, frames) once every learner runs
+    nonfinite = 0
+    status = "completed"
+    failure = ""
+
+    def wall() -> float:
+        return wall_before + time.monotonic() - started
+
+    def handle(events) -> None:
+        nonlocal episodes, nonfinite, failure, all_started
+        for kind, worker, payload in events:
+            if kind == "started":
+                started_workers.add(worker)
+                if len(started_workers) == config.run.workers:
+                    all_started = (time.monotonic(), backend.frames())
+            elif kind == "episode":
+                episodes += 1
+                returns.append(payload["return"])
+                run.log_episode(backend.frames(), wall(), worker, payload["return"], payload["length"])
+            elif kind == "stats":
+                nonfinite += payload.pop("nonfinite_skipped", 0)
+                lr = payload.pop("learning_rate")
+                scalars = {f"losses/{k}": v for k, v in payload.items()}
+                scalars["charts/learning_rate"] = lr
+                run.log_scalars(backend.frames(), scalars)
+            elif kind == "error":
+                failure = f"learner {worker} failed: {payload['message']}"
+
+    def checkpoint() -> None:
+        run.save_checkpoint({**backend.snapshot(), "episodes": episodes, "wall_seconds": wall(),
+                             "config": config.to_dict()})
+
+    reporter = ProgressReporter(total, config.run.log_interval, enabled=show_progress)
+    with _StopSignals() as signals, reporter:
+        backend.start()
+        try:
+            while True:
+                handle(backend.poll(0.25))
+                now, frames = time.monotonic(), backend.frames()
+                samples.append((now, frames))
+                while now - samples[0][0] > FPS_WINDOW_S:
+                    samples.popleft()
+                dt = now - samples[0][0]
+                fps = (frames - samples[0][1]) / dt if dt > 0 else 0.0
+                mean = sum(returns) / len(returns) if returns else None
+                reporter.update(frames, fps, episodes, mean, wall())
+                if failure or backend.failed():
+                    status = "failed"
+                    failure = failure or f"learners exited with codes {backend.failed()}"
+                    break
+                if frames >= total or not backend.running():
+                    break
+                if signals.received is not None:
+                    status = "interrupted"
+                    break
+                if config.run.max_seconds is not None and now - started >= config.run.max_seconds:
+                    status = "time_limit"
+                    break
+                if now - last_sps >= SPS_LOG_INTERVAL_S:
+                    run.log_scalars(frames, {"charts/SPS": fps})
+                    last_sps = now
+                if now - last_checkpoint >= config.run.checkpoint_interval:
+                    checkpoint()
+                    last_checkpoint = now
+        finally:
+            stopped, stopped_frames = time.monotonic(), backend.frames()
+            handle(backend.shutdown())
+        checkpoint()
+        frames = backend.frames()
+        elapsed = stopped - started
+        steady = None
+        if all_started is not None and stopped - all_started[0] > 0:
+            steady = (stopped_frames - all_started[1]) / (stopped - all_started[0])
+        summary = {
+            "status": status,
+            "env": config.env.env_id,
+            "algo": config.algo.algo,
+            "workers": config.run.workers,
+            "frames": frames,
+            "wall_seconds": round(wall(), 2),
+            "frames_per_second": round((stopped_frames - start_frames) / elapsed, 1) if elapsed > 0 else 0.0,
+            "steady_frames_per_second": round(steady, 1) if steady is not None else None,
+            "episodes": episodes,
+            "mean_return_last_100": (sum(returns) / len(returns)) if returns else None,
+            "nonfinite_updates_skipped": nonfinite,
+        }
+        if failure:
+            summary["error"] = failure
+        run.write_summary(summary)
+        mean = summary["mean_return_last_100"]
+        reporter.update(frames, summary["frames_per_second"], episodes, mean, wall(), force=True)
+        reporter.message(
+            f"{status}: {frames:,} frames in {wall():.0f}s, {episodes:,} episodes, "
+            f"mean return (last 100) {'n/a' if mean is None else f'{mean:.2f}'}; run directory {run.path}"
+        )
+    if status == "failed":
+        raise TrainingError(failure)
+    return run.path
+
+
+class TrainingError(RuntimeError):
+    """Training stopped because a learner failed; the run directory holds a final checkpoint."""
+

@@ -1,0 +1,116 @@
+"""The command line end to end, as a user drives it."""
+
+import csv
+import json
+import os
+
+import pytest
+import torch
+
+from conftest import assert_one_line_error
+
+
+def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, tmp_path):
+    run = tmp_path / "pong"
+    result = cli("train", "--algo", "a3c", "--env", "ALE/Pong-v5", "--workers", "2", "--frames", "4000",
+                 "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "frames/s" in result.stdout and "completed" in result.stdout
+
+    config = json.loads((run / "config.json").read_text())
+    assert config["env"]["env_id"] == "ALE/Pong-v5" and config["run"]["workers"] == 2
+    assert config["algo"] == {"algo": "a3c", "t_max": 5, "gamma": 0.99, "entropy_beta": 0.01,
+                              "value_loss_coef": 0.5}
+    with open(run / "metrics.csv") as f:
+        assert next(csv.reader(f)) == ["frames", "wall_seconds", "worker", "return", "length"]
+    assert any((run / "tb").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["frames"] >= 4000 and summary["frames_per_second"] > 0
+    for key in ("wall_seconds", "episodes", "mean_return_last_100"):
+        assert key in summary
+    checkpoint = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert checkpoint["frames"] == summary["frames"]
+
+    result = cli("evaluate", str(run), "--episodes", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["env"] == "ALE/Pong-v5" and report["episodes"] == 1
+    assert len(report["returns"]) == 1 and -21 <= report["mean_return"] <= 21
+    assert report["std_return"] == 0.0
+
+    result = cli("evaluate", str(run), "--episodes", "1")
+    assert result.returncode == 0 and "mean return" in result.stdout and "no-op starts" in result.stdout
+
+
+def test_a_non_empty_run_directory_is_never_overwritten(cli, tmp_path):
+    run = tmp_path / "taken"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    result = cli("train", "--env", "CartPole-v1", "--frames", "1000", "--run-dir", str(run))
+    assert_one_line_error(result, "not empty", "--resume")
+    assert os.listdir(run) == ["notes.txt"] and (run / "notes.txt").read_text() == "mine"
+
+    result = cli("train", "--run-dir", str(run), "--resume")
+    assert_one_line_error(result, "not an asyncrl run directory")
+
+
+def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
+    run = tmp_path / "cartpole"
+    first = cli("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "3000", "--run-dir", str(run))
+    assert first.returncode == 0, first.stderr
+    before = torch.load(run / "checkpoint.pt", weights_only=True)
+    rows_before = (run / "metrics.csv").read_text().splitlines()
+
+    again = cli("train", "--env", "CartPole-v1", "--frames", "3000", "--run-dir", str(run))
+    assert_one_line_error(again, "not empty")
+
+    conflict = cli("train", "--run-dir", str(run), "--resume", "--gamma", "0.9")
+    assert_one_line_error(conflict, "--gamma")
+
+    second = cli("train", "--run-dir", str(run), "--resume", "--frames", "6000")
+    assert second.returncode == 0, second.stderr
+    after = torch.load(run / "checkpoint.pt", weights_only=True)
+    previous = torch.load(run / "checkpoint.prev.pt", weights_only=True)
+    assert after["frames"] >= 6000 > before["frames"] >= 3000
+    assert previous["frames"] <= after["frames"]
+    assert json.loads((run / "config.json").read_text())["run"]["frames"] == 6000
+    rows_after = (run / "metrics.csv").read_text().splitlines()
+    assert rows_after[: len(rows_before)] == rows_before and len(rows_after) > len(rows_before)
+    assert rows_after.count(rows_after[0]) == 1  # the header is written once
+    assert after["wall_seconds"] > before["wall_seconds"]
+    assert not torch.equal(after["model"]["head.value.weight"], before["model"]["head.value.weight"])
+
+    done = cli("train", "--run-dir", str(run), "--resume")
+    assert_one_line_error(done, "larger --frames")
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--env", "CartPol-v1"], ["unknown environment", "CartPole-v1"]),
+        (["--env", "Pendulum-v1"], ["action space", "Discrete"]),
+        (["--env", "CartPole-v1", "--gamma", "1.5"], ["--gamma", "1.5"]),
+        (["--env", "CartPole-v1", "--lr", "-1"], ["--lr"]),
+        (["--env", "CartPole-v1", "--workers", "0"], ["--workers"]),
+        (["--env", "CartPole-v1", "--frames", "lots"], ["--frames", "lots"]),
+        (["--env", "CartPole-v1", "--algo", "ppo"], ["--algo", "ppo"]),
+        (["--env", "CartPole-v1", "--run-dir", "/proc/asyncrl-run"], ["not writable"]),
+        ([], ["--env is required"]),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_exit_code_2(cli, args, fragments):
+    assert_one_line_error(cli("train", *args), *fragments)
+
+
+def test_evaluate_without_a_run_directory_is_a_clear_error(cli, tmp_path):
+    assert_one_line_error(cli("evaluate", str(tmp_path / "missing")), "not an asyncrl run directory")
+
+
+def test_help_shows_every_hyperparameter_with_its_default(cli):
+    result = cli("train", "--help")
+    assert result.returncode == 0
+    for flag, default in [("--lr", "0.0007 on Atari"), ("--gamma", "0.99"), ("--t-max", "5"),
+                          ("--entropy-beta", "0.01"), ("--rms-eps", "0.1"), ("--rms-alpha", "0.99"),
+                          ("--max-grad-norm", "40"), ("--workers", "16 on Atari")]:
+        assert flag in result.stdout
+        assert f"default: {default}" in result.stdout, flag

@@ -1,0 +1,46 @@
+"""Network shapes: the seed's conv torso exactly, the MLP torso, and both heads."""
+
+import torch
+
+from asyncrl import NetConfig
+from asyncrl.nets import AtariTorso, build_network
+
+
+def test_conv_torso_is_the_seeds_network():
+    torso = AtariTorso()
+    assert (torso.conv1.out_channels, torso.conv1.kernel_size, torso.conv1.stride) == (16, (8, 8), (4, 4))
+    assert (torso.conv2.out_channels, torso.conv2.kernel_size, torso.conv2.stride) == (32, (4, 4), (2, 2))
+    assert (torso.fc.in_features, torso.fc.out_features) == (32 * 9 * 9, 256)
+    features = torso(torch.zeros(3, 4, 84, 84, dtype=torch.uint8))
+    assert features.shape == (3, 256) and features.dtype == torch.float32
+
+
+def test_actor_critic_head_gives_logits_per_action_and_one_value():
+    net = build_network((4, 84, 84), n_actions=6, head="actor_critic")
+    logits, values = net(torch.randint(0, 255, (5, 4, 84, 84), dtype=torch.uint8))
+    assert logits.shape == (5, 6) and values.shape == (5,)
+    # Started near the uniform policy, as every learner should be.
+    probs = torch.softmax(logits, -1)
+    assert torch.allclose(probs, torch.full_like(probs, 1 / 6), atol=0.02)
+
+
+def test_q_head_gives_one_value_per_action():
+    net = build_network((4, 84, 84), n_actions=4, head="q")
+    assert net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 4)
+
+
+def test_vector_observations_use_an_mlp_torso():
+    net = build_network((8,), n_actions=3, head="actor_critic", config=NetConfig(hidden=(64, 32), shared_torso=True))
+    logits, values = net(torch.zeros(7, 8))
+    assert logits.shape == (7, 3) and values.shape == (7,)
+    widths = [m.out_features for m in net.torso.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [64, 32]
+
+
+def test_value_can_have_a_network_of_its_own():
+    net = build_network((8,), n_actions=3, head="actor_critic", config=NetConfig(hidden=(16,), shared_torso=False))
+    assert net.value_torso is not None
+    logits, values = net(torch.zeros(2, 8))
+    values.sum().backward()
+    assert net.torso.body[0].weight.grad is None  # the value loss does not reach the policy torso
+    assert net.value_torso.body[0].weight.grad is not None

@@ -20,7 +20,7 @@ def cli(tmp_path):
     def run(*args: str, timeout: float = 300) -> Result:
         env = {**os.environ, "COLUMNS": "200"}
         proc = subprocess.run([sys.executable, "-m", "asyncrl", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run

@@ -111,6 +111,33 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
     assert result.returncode == 0
     for flag, default in [("--lr", "0.0007 on Atari"), ("--gamma", "0.99"), ("--t-max", "5"),
                           ("--entropy-beta", "0.01"), ("--rms-eps", "0.1"), ("--rms-alpha", "0.99"),
-                          ("--max-grad-norm", "40"), ("--workers", "16 on Atari")]:
+                          ("--max-grad-norm", "40 on Atari"), ("--workers", "16 on Atari")]:
         assert flag in result.stdout
         assert f"default: {default}" in result.stdout, flag
+
+
+def test_interrupt_stops_cleanly_with_a_final_checkpoint_and_summary(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "asyncrl", "train", "--env", "CartPole-v1", "--workers", "2",
+                             "--frames", "50M", "--run-dir", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            metrics = run / "metrics.csv"
+            if metrics.exists() and len(metrics.read_text().splitlines()) > 5:
+                break
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 0 < summary["frames"] < 50_000_000
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]

@@ -40,7 +40,7 @@ def test_vector_observations_use_an_mlp_torso():
 def test_value_can_have_a_network_of_its_own():
     net = build_network((8,), n_actions=3, head="actor_critic", config=NetConfig(hidden=(16,), shared_torso=False))
     assert net.value_torso is not None
-    logits, values = net(torch.zeros(2, 8))
+    _logits, values = net(torch.zeros(2, 8))
     values.sum().backward()
     assert net.torso.body[0].weight.grad is None  # the value loss does not reach the policy torso
     assert net.value_torso.body[0].weight.grad is not None

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from asyncrl.config import (  # noqa: E402
+from asyncrl.config import (
     AlgoConfig,
     ConfigError,
     EnvConfig,
@@ -11,9 +11,9 @@ from asyncrl.config import (  # noqa: E402
     RunConfig,
     TrainConfig,
 )
-from asyncrl.envs import make_env  # noqa: E402
-from asyncrl.evaluate import evaluate  # noqa: E402
-from asyncrl.trainer import TrainingError, train  # noqa: E402
+from asyncrl.envs import make_env
+from asyncrl.evaluate import evaluate
+from asyncrl.trainer import TrainingError, train
 
 __all__ = [
     "AlgoConfig",

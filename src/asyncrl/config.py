@@ -22,7 +22,8 @@ ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
 ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
 CLASSIC_FRAMES = 1_000_000
 ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
-CLASSIC_LR = 2e-3  # tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
+CLASSIC_LR = 3e-3  # tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
+ATARI_MAX_GRAD_NORM = 40.0
 
 
 class ConfigError(ValueError):
@@ -109,8 +110,13 @@ class OptimConfig:
     )
     rms_alpha: float = field(default=0.99, metadata=_help("RMSProp decay of the squared-gradient average"))
     rms_eps: float = field(default=0.1, metadata=_help("RMSProp epsilon, inside the square root"))
-    max_grad_norm: float = field(
-        default=40.0, metadata=_help("clip each update's gradient to this global L2 norm (inf: off)")
+    max_grad_norm: float | None = field(
+        default=None,
+        metadata=_help(
+            "clip each update's gradient to this global L2 norm, 0 for no clipping (default: "
+            f"{ATARI_MAX_GRAD_NORM:g} on Atari, 0 otherwise: with returns in the hundreds the "
+            "clipped value function diverges)"
+        ),
     )
 
 
@@ -220,6 +226,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.net.shared_torso = atari
     if config.optim.lr is None:
         config.optim.lr = ATARI_LR if atari else CLASSIC_LR
+    if config.optim.max_grad_norm is None:
+        config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else 0.0
     validate(config)
     return config
 
@@ -257,7 +265,8 @@ def validate(config: TrainConfig) -> None:
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
     _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")
     _check(math.isfinite(o.rms_eps) and o.rms_eps > 0.0, "rms-eps", o.rms_eps, "a positive number")
-    _check(o.max_grad_norm > 0.0, "max-grad-norm", o.max_grad_norm, "positive (inf turns clipping off)")
+    _check(o.max_grad_norm is None or (math.isfinite(o.max_grad_norm) and o.max_grad_norm >= 0.0),
+           "max-grad-norm", o.max_grad_norm, "a non-negative number (0 turns clipping off)")
     _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
     _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
     _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")

@@ -112,6 +112,7 @@ def _make_atari(c: EnvConfig, training: bool) -> gym.Env:
         frameskip=c.frameskip,
         repeat_action_probability=c.repeat_action_probability,
         full_action_space=False,
+        obs_type="grayscale",  # the emulator's own frame copy each step is then a third the size
     )
     # Gymnasium's wrapper does the action repeat with the max over the last two frames, grayscale,
     # resize and no-op starts; it requires emulator frameskip 1 whenever it repeats actions itself.

@@ -65,7 +65,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
 
     t_max, total_frames = config.algo.t_max, config.run.frames
     frames_each_step = frames_per_step(config.env)
-    max_grad_norm = config.optim.max_grad_norm
+    max_grad_norm = config.optim.max_grad_norm or math.inf  # 0 means no clipping
     # Frames stay uint8 until the network; vector observations become float32.
     buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
     obs_buf = torch.zeros((t_max + 1, *obs_shape), dtype=buf_dtype)

@@ -104,10 +104,10 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int, head: str, config:
     shared_torso = config.shared_torso is not False
     if len(obs_shape) == 3:
         torso: nn.Module = AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
-        make_value_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])  # noqa: E731
+        make_value_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
     elif len(obs_shape) == 1:
         torso = MLPTorso(obs_shape[0], hidden)
-        make_value_torso = lambda: MLPTorso(obs_shape[0], hidden)  # noqa: E731
+        make_value_torso = lambda: MLPTorso(obs_shape[0], hidden)
     else:
         raise ValueError(f"no torso for observations of shape {obs_shape}")
     value_torso = make_value_torso() if head == "actor_critic" and not shared_torso else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import timedelta
+from typing import Self
 
 from rich.console import Console
 from rich.live import Live
@@ -29,7 +30,7 @@ class ProgressReporter:
         self.live: Live | None = None
         self._last_line = 0.0
 
-    def __enter__(self) -> ProgressReporter:
+    def __enter__(self) -> Self:
         if self.enabled and self.console.is_terminal:
             self.live = Live(Text("starting learners..."), console=self.console, refresh_per_second=4,
                              transient=False)

@@ -110,7 +110,7 @@ class RunDirectory:
     # -- metrics ------------------------------------------------------------------------------
     def open_logs(self) -> None:
         new = not (self.path / METRICS).exists()
-        self._metrics_file = open(self.path / METRICS, "a", newline="")
+        self._metrics_file = open(self.path / METRICS, "a", newline="")  # noqa: SIM115 (open for the run)
         self._metrics = csv.writer(self._metrics_file)
         if new:
             self._metrics.writerow(METRICS_FIELDS)
@@ -166,7 +166,7 @@ class RunDirectory:
                 continue
             try:
                 state = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as exc:  # truncated or corrupt file: torch raises several kinds
+            except Exception as exc:  # noqa: BLE001 (a truncated or corrupt file raises several kinds)
                 errors.append(f"{name}: {exc}")
                 warnings.warn(f"checkpoint {path} is unreadable ({exc}); trying the previous one", stacklevel=2)
                 continue

@@ -12,6 +12,7 @@ import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
 from asyncrl.envs import build_env, describe_spaces
@@ -54,7 +55,7 @@ class _StopSignals:
         self.received: int | None = None
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> _StopSignals:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)

@@ -53,6 +53,33 @@ def learner_seed(base_seed: int, worker: int, start_frames: int) -> int:
     return int(np.random.SeedSequence([base_seed, worker, start_frames]).generate_state(1)[0])
 
 
+class _StatsMeans:
+    """Averages a learner's per-segment statistics between two reports (no per-step logging)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.skipped = 0
+        self.since = time.monotonic()
+
+    def add(self, stats: dict[str, float]) -> None:
+        for key, value in stats.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def report_due(self) -> bool:
+        return time.monotonic() - self.since >= STATS_INTERVAL_S
+
+    def take(self) -> dict[str, float]:
+        means = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        means["nonfinite_skipped"] = self.skipped
+        self.reset()
+        return means
+
+
 def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int) -> None:
     """One actor-learner: its own environment, local network and seed, until the budget is spent."""
     torch.set_num_threads(1)  # many learners on few cores: intra-op threads would only contend
@@ -69,14 +96,12 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     # Frames stay uint8 until the network; vector observations become float32.
     buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
     obs_buf = torch.zeros((t_max + 1, *obs_shape), dtype=buf_dtype)
-
-    stats_sum: dict[str, float] = {}
-    stats_count, skipped, last_stats = 0, 0, time.monotonic()
+    stats = _StatsMeans()
 
     obs, _ = env.reset(seed=seed)
     shared.report("started", worker, {})
     while True:
-        shared.pull(params)
+        shared.pull(params)  # theta' <- theta
         obs_buf[0] = torch.from_numpy(obs)
         actions: list[int] = []
         rewards: list[float] = []
@@ -101,28 +126,20 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             rewards=torch.tensor(rewards, dtype=torch.float32),
             terminated=terminated,
         )
-        loss, stats = algo.loss(net, segment)
+        loss, segment_stats = algo.loss(net, segment)
         net.zero_grad(set_to_none=False)
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
 
-        frames = shared.add_frames(steps * frames_each_step)
+        frames = shared.add_frames(steps * frames_each_step)  # T <- T + steps
         lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
         if math.isfinite(grad_norm):
             shared.push([p.grad for p in params], lr)
+            stats.add({**segment_stats, "grad_norm": grad_norm})
         else:  # never let a NaN/inf reach the shared parameters
-            skipped += 1
-
-        for key, value in stats.items():
-            stats_sum[key] = stats_sum.get(key, 0.0) + value
-        stats_sum["grad_norm"] = stats_sum.get("grad_norm", 0.0) + (grad_norm if math.isfinite(grad_norm) else 0.0)
-        stats_count += 1
-        now = time.monotonic()
-        if now - last_stats >= STATS_INTERVAL_S:
-            payload = {k: v / stats_count for k, v in stats_sum.items()}
-            payload.update(learning_rate=lr, nonfinite_skipped=skipped)
-            shared.report("stats", worker, payload)
-            stats_sum, stats_count, skipped, last_stats = {}, 0, 0, now
+            stats.skipped += 1
+        if stats.report_due():
+            shared.report("stats", worker, {**stats.take(), "learning_rate": lr})
 
         if frames >= total_frames or shared.should_stop():
             break

@@ -209,10 +209,10 @@ def _record(config, run, net, optimizer, start_frames, episodes, wall_before, sh
         run.write_summary(summary)
         mean = summary["mean_return_last_100"]
         reporter.update(frames, summary["frames_per_second"], episodes, mean, wall(), force=True)
-        reporter.message(
-            f"{status}: {frames:,} frames in {wall():.0f}s, {episodes:,} episodes, "
-            f"mean return (last 100) {'n/a' if mean is None else f'{mean:.2f}'}; run directory {run.path}"
-        )
+    reporter.message(
+        f"{status}: {frames:,} frames in {summary['wall_seconds']:.0f}s, {episodes:,} episodes, "
+        f"mean return (last 100) {'n/a' if mean is None else f'{mean:.2f}'}; run directory {run.path}"
+    )
     if status == "failed":
         raise TrainingError(failure)
     return run.path

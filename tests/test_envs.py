@@ -126,3 +126,10 @@ def test_other_gymnasium_ids_work_unchanged():
 def test_unknown_environment_id_suggests_close_matches():
     with pytest.raises(ConfigError, match="CartPole-v1"):
         make_env("CartPol-v1")
+
+
+def test_legacy_atari_ids_get_the_same_pipeline():
+    env = make_env("PongNoFrameskip-v4")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    assert env.unwrapped._frameskip == 1

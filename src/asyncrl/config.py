@@ -198,8 +198,10 @@ RESUMABLE = {
 
 
 def is_atari(env_id: str) -> bool:
-    """ALE environments get the paper's pixel pipeline; everything else is used as Gymnasium gives it."""
-    return env_id.startswith("ALE/")
+    """ALE ids (ALE/Pong-v5, and legacy ones such as PongNoFrameskip-v4) get the paper's pixel pipeline."""
+    from asyncrl.envs import is_ale_id  # envs imports this module: import at call time
+
+    return is_ale_id(env_id)
 
 
 def frames_per_step(env: EnvConfig) -> int:

@@ -21,7 +21,7 @@ from gymnasium.wrappers import (
     RecordEpisodeStatistics,
 )
 
-from asyncrl.config import ConfigError, EnvConfig, is_atari
+from asyncrl.config import ConfigError, EnvConfig
 
 _ale_registered = False
 
@@ -36,9 +36,19 @@ def _register_ale() -> None:
         _ale_registered = True
 
 
+def is_ale_id(env_id: str) -> bool:
+    """Whether Gymnasium makes this id with ale-py's AtariEnv."""
+    if env_id.startswith("ALE/"):
+        return True
+    if env_id not in gym.registry:
+        _register_ale()  # legacy Atari ids are registered only once ale_py is imported
+    spec = gym.registry.get(env_id)
+    return spec is not None and str(spec.entry_point).startswith("ale_py")
+
+
 def check_env_id(env_id: str) -> None:
     """Raise ConfigError for an id Gymnasium does not know, suggesting close matches."""
-    if is_atari(env_id):
+    if is_ale_id(env_id):
         _register_ale()
     if env_id in gym.registry:
         return
@@ -92,7 +102,7 @@ def make_env(env_id: str, *, seed: int | None = None, training: bool = False, **
 def build_env(config: EnvConfig, *, seed: int | None = None, training: bool = False) -> gym.Env:
     """:func:`make_env` from an :class:`~asyncrl.config.EnvConfig`."""
     check_env_id(config.env_id)
-    env = _make_atari(config, training) if is_atari(config.env_id) else _make_other(config)
+    env = _make_atari(config, training) if is_ale_id(config.env_id) else _make_other(config)
     if seed is not None:
         env.reset(seed=seed)
         env.action_space.seed(seed)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from asyncrl.algos import make_algorithm
+from asyncrl.config import is_atari
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network
 from asyncrl.run import RunDirectory, read_config
@@ -61,7 +62,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
         "checkpoint_frames": int(state["frames"]),
         "episodes": episodes,
         "policy": "greedy" if deterministic else "sampled",
-        "noop_max": config.env.noop_max if config.env.env_id.startswith("ALE/") else None,
+        "noop_max": config.env.noop_max if is_atari(config.env.env_id) else None,
         "seed": seed,
         "mean_return": float(np.mean(returns)),
         "std_return": float(np.std(returns)),

@@ -3,11 +3,13 @@
 import csv
 import json
 import os
+import signal
+import subprocess
 
 import pytest
 import torch
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, long_training
 
 
 def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, tmp_path):
@@ -117,27 +119,26 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
 
 
 def test_interrupt_stops_cleanly_with_a_final_checkpoint_and_summary(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
     run = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "asyncrl", "train", "--env", "CartPole-v1", "--workers", "2",
-                             "--frames", "50M", "--run-dir", str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            metrics = run / "metrics.csv"
-            if metrics.exists() and len(metrics.read_text().splitlines()) > 5:
-                break
-            time.sleep(0.5)
+    with long_training(run) as proc:
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and 0 < summary["frames"] < 50_000_000
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]
+
+
+def test_a_killed_learner_stops_the_run_with_a_final_checkpoint_and_a_clear_error(tmp_path):
+    run = tmp_path / "killed"
+    with long_training(run) as proc:
+        learners = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"],
+                                  capture_output=True, text=True, check=False).stdout.split()
+        assert learners, "no learner processes found"
+        os.kill(int(learners[0]), signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "killed by SIGKILL" in err and "Traceback" not in err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "failed" and "killed by SIGKILL" in summary["error"]
     assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]

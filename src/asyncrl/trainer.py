@@ -48,6 +48,12 @@ def make_backend(config: TrainConfig, net, optimizer, start_frames: int):
     raise ConfigError(f"unknown backend {config.run.backend!r}")
 
 
+def _describe_exit(worker: int, code: int) -> str:
+    if code < 0:
+        return f"learner {worker} was killed by {signal.Signals(-code).name}"
+    return f"learner {worker} exited with code {code}"
+
+
 class _StopSignals:
     """SIGINT/SIGTERM ask for a clean stop; a second SIGINT stops at once."""
 
@@ -166,7 +172,7 @@ def _record(config, run, net, optimizer, start_frames, episodes, wall_before, sh
                 reporter.update(frames, fps, episodes, mean, wall())
                 if failure or backend.failed():
                     status = "failed"
-                    failure = failure or f"learners exited with codes {backend.failed()}"
+                    failure = failure or "; ".join(_describe_exit(w, code) for w, code in backend.failed())
                     break
                 if frames >= total or not backend.running():
                     break

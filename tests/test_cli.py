@@ -21,8 +21,10 @@ def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, 
 
     config = json.loads((run / "config.json").read_text())
     assert config["env"]["env_id"] == "ALE/Pong-v5" and config["run"]["workers"] == 2
-    assert config["algo"] == {"algo": "a3c", "t_max": 5, "gamma": 0.99, "entropy_beta": 0.01,
-                              "value_loss_coef": 0.5}
+    a3c = {"algo": "a3c", "t_max": 5, "gamma": 0.99, "entropy_beta": 0.01, "value_loss_coef": 0.5}
+    assert {k: config["algo"][k] for k in a3c} == a3c
+    assert config["optim"] == {"lr": 7e-4, "lr_anneal": True, "rms_alpha": 0.99, "rms_eps": 0.1,
+                               "max_grad_norm": 40.0}
     with open(run / "metrics.csv") as f:
         assert next(csv.reader(f)) == ["frames", "wall_seconds", "worker", "return", "length"]
     assert any((run / "tb").iterdir())
@@ -142,3 +144,18 @@ def test_a_killed_learner_stops_the_run_with_a_final_checkpoint_and_a_clear_erro
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "failed" and "killed by SIGKILL" in summary["error"]
     assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]
+
+
+@pytest.mark.parametrize("algo", ["one-step-q", "one-step-sarsa", "n-step-q"])
+def test_q_methods_train_and_evaluate_epsilon_greedily_from_the_cli(cli, tmp_path, algo):
+    run = tmp_path / algo
+    result = cli("train", "--algo", algo, "--env", "CartPole-v1", "--workers", "2", "--frames", "3000",
+                 "--target-update", "500", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    checkpoint = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert set(checkpoint["target_model"]) == set(checkpoint["model"])
+
+    greedy = json.loads(cli("evaluate", str(run), "--episodes", "1", "--json").stdout)
+    assert greedy["algo"] == algo and greedy["policy"] == "greedy"
+    noisy = cli("evaluate", str(run), "--episodes", "1", "--epsilon", "0.05")
+    assert noisy.returncode == 0 and "epsilon-greedy (epsilon=0.05)" in noisy.stdout

@@ -129,11 +129,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
-    result = evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, deterministic=args.deterministic)
+    if args.epsilon is not None and not 0.0 <= args.epsilon <= 1.0:
+        raise ConfigError(f"--epsilon must be in [0, 1], got {args.epsilon}")
+    result = evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, deterministic=args.deterministic,
+                      epsilon=args.epsilon)
     if args.json:
         print(json.dumps(result))
     else:
-        policy = "greedy (argmax of pi)" if args.deterministic else "sampled from pi"
+        policy = {"sampled": "sampled from pi", "greedy": "greedy (argmax)"}.get(result["policy"], result["policy"])
         starts = f", no-op starts (up to {result['noop_max']})" if result["noop_max"] is not None else ""
         print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames")
         print(f"policy: {policy}{starts}")
@@ -166,7 +169,9 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=None,
                     help="seed of the evaluation episodes (default: the run's seed + 10000)")
     ev.add_argument("--deterministic", action="store_true",
-                    help="take the most probable action instead of sampling from the policy")
+                    help="A3C: take the most probable action instead of sampling from the policy")
+    ev.add_argument("--epsilon", type=float, default=None,
+                    help="Q methods: probability of a random action (default: 0.05 on Atari, 0 otherwise)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ev.set_defaults(func=cmd_evaluate)
     return parser

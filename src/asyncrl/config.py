@@ -14,13 +14,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-ALGORITHMS = ("a3c",)
+ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
+Q_ALGORITHMS = ("one-step-q", "one-step-sarsa", "n-step-q")
 BACKENDS = ("local",)
 
 # Atari defaults that differ from the small-task ones (see resolve()).
 ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
 ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
 CLASSIC_FRAMES = 1_000_000
+ATARI_EPSILON_FRAMES = 4_000_000  # the paper's annealing period
+CLASSIC_EPSILON_FRAMES = 50_000  # small tasks are learnt within a few hundred thousand steps
 ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
 CLASSIC_LR = 3e-3  # tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
 ATARI_MAX_GRAD_NORM = 40.0
@@ -89,7 +92,24 @@ class AlgoConfig:
     """The learning algorithm and its hyper-parameters (paper notes, section 'The four methods')."""
 
     algo: str = field(default="a3c", metadata=_help("algorithm: " + ", ".join(ALGORITHMS)))
-    t_max: int = field(default=5, metadata=_help("steps per segment before an update (paper: 5)"))
+    t_max: int = field(
+        default=5, metadata=_help("A3C and n-step Q: steps per segment before an update (paper: 5)")
+    )
+    async_update: int = field(
+        default=5,
+        metadata=_help("one-step Q and Sarsa: steps whose gradients are accumulated before an update"),
+    )
+    target_update: int = field(
+        default=40_000,
+        metadata=_help("Q methods: global frames between copies of theta into the target network"),
+    )
+    epsilon_frames: int | None = field(
+        default=None,
+        metadata=_help(
+            "Q methods: global frames over which each learner's epsilon anneals from 1 to its final "
+            f"value (default: {ATARI_EPSILON_FRAMES:,} on Atari, {CLASSIC_EPSILON_FRAMES:,} otherwise)"
+        ),
+    )
     gamma: float = field(default=0.99, metadata=_help("discount factor"))
     entropy_beta: float = field(default=0.01, metadata=_help("A3C: entropy regularisation weight"))
     value_loss_coef: float = field(
@@ -209,6 +229,11 @@ def frames_per_step(env: EnvConfig) -> int:
     return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
 
 
+def segment_length(algo: AlgoConfig) -> int:
+    """Steps between two updates: t_max for A3C and n-step Q, async_update for the one-step methods."""
+    return algo.async_update if algo.algo in ("one-step-q", "one-step-sarsa") else algo.t_max
+
+
 def resolve(config: TrainConfig) -> TrainConfig:
     """Fill the environment-dependent defaults and validate; returns a new config."""
     config = dataclasses.replace(
@@ -224,6 +249,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.run.workers = ATARI_WORKERS if atari else (os.cpu_count() or 1)
     if config.run.frames is None:
         config.run.frames = ATARI_FRAMES if atari else CLASSIC_FRAMES
+    if config.algo.epsilon_frames is None:
+        config.algo.epsilon_frames = ATARI_EPSILON_FRAMES if atari else CLASSIC_EPSILON_FRAMES
     if config.net.shared_torso is None:
         config.net.shared_torso = atari
     if config.optim.lr is None:
@@ -261,6 +288,10 @@ def validate(config: TrainConfig) -> None:
     _check(len(n.hidden) >= 1 and all(h >= 1 for h in n.hidden), "hidden", ",".join(map(str, n.hidden)),
            "one or more positive widths, e.g. 200 or 64,64")
     _check(a.t_max >= 1, "t-max", a.t_max, "a positive integer")
+    _check(a.async_update >= 1, "async-update", a.async_update, "a positive integer")
+    _check(a.target_update >= 1, "target-update", a.target_update, "a positive integer")
+    _check(a.epsilon_frames is None or a.epsilon_frames >= 1, "epsilon-frames", a.epsilon_frames,
+           "a positive integer")
     _check(0.0 < a.gamma <= 1.0, "gamma", a.gamma, "in (0, 1]")
     _check(a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
     _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")

@@ -20,13 +20,15 @@ from asyncrl.nets import build_network
 from asyncrl.run import RunDirectory, read_config
 
 EVAL_SEED_OFFSET = 10_000  # keeps evaluation episodes apart from the training learners' seeds
+ATARI_EVAL_EPSILON = 0.05  # the customary evaluation epsilon of value-based Atari agents (Nature DQN)
 
 
 def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None = None,
-             deterministic: bool = False) -> dict[str, Any]:
+             deterministic: bool = False, epsilon: float | None = None) -> dict[str, Any]:
     """Play ``episodes`` episodes with the run's latest checkpoint; return their statistics.
 
-    The policy samples its actions unless ``deterministic`` (then it takes the most probable one).
+    A3C samples its actions from pi unless ``deterministic`` (then it takes the most probable one).
+    Q methods act greedily with probability 1 - ``epsilon`` (default: 0.05 on Atari, 0 otherwise).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
@@ -37,12 +39,22 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
     env = build_env(config.env, training=False)
     obs_shape, _, n_actions = describe_spaces(env)
     algo = make_algorithm(config.algo)
+    if algo.head == "q":
+        if epsilon is None:
+            epsilon = ATARI_EVAL_EPSILON if is_atari(config.env.env_id) else 0.0
+        algo.epsilon = epsilon
+        policy = "greedy" if epsilon == 0 or deterministic else f"epsilon-greedy (epsilon={epsilon:g})"
+    else:
+        policy = "greedy" if deterministic else "sampled"
     net = build_network(obs_shape, n_actions, algo.head, config.net)
     net.load_state_dict(state["model"])
     net.eval()
 
     seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
     torch.manual_seed(seed)
+    algo.setup_exploration(np.random.default_rng(seed))
+    if algo.head == "q":
+        algo.epsilon = epsilon  # setup_exploration draws a training epsilon; evaluation uses its own
     returns, lengths = [], []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
@@ -61,7 +73,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
         "run_dir": str(path),
         "checkpoint_frames": int(state["frames"]),
         "episodes": episodes,
-        "policy": "greedy" if deterministic else "sampled",
+        "policy": policy,
         "noop_max": config.env.noop_max if is_atari(config.env.env_id) else None,
         "seed": seed,
         "mean_return": float(np.mean(returns)),

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from asyncrl.algos import Segment, make_algorithm
-from asyncrl.config import TrainConfig, frames_per_step
+from asyncrl.config import TrainConfig, frames_per_step, segment_length
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network
 from asyncrl.optim import linear_lr
@@ -43,6 +43,12 @@ class SharedState(Protocol):
         """Add to the global frame counter; return its new value."""
 
     def should_stop(self) -> bool: ...
+
+    def target_network(self) -> torch.nn.Module | None:
+        """The shared target network theta- (read-only for learners), if the algorithm uses one."""
+
+    def update_target(self) -> None:
+        """Copy theta into theta-."""
 
     def report(self, kind: str, worker: int, payload: dict) -> None:
         """Send an event ('started', 'episode' or 'stats') to the process that records the run."""
@@ -87,10 +93,13 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     env = build_env(config.env, training=True)
     obs_shape, obs_dtype, n_actions = describe_spaces(env)
     algo = make_algorithm(config.algo)
+    algo.setup_exploration(np.random.default_rng(seed))
     net = build_network(obs_shape, n_actions, algo.head, config.net)
     params = list(net.parameters())
+    target_net = shared.target_network()
 
-    t_max, total_frames = config.algo.t_max, config.run.frames
+    t_max, total_frames = segment_length(config.algo), config.run.frames
+    target_update = config.algo.target_update
     frames_each_step = frames_per_step(config.env)
     max_grad_norm = config.optim.max_grad_norm or math.inf  # 0 means no clipping
     # Frames stay uint8 until the network; vector observations become float32.
@@ -99,15 +108,21 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     stats = _StatsMeans()
 
     obs, _ = env.reset(seed=seed)
+    next_action: int | None = None  # chosen at the end of the last segment (Sarsa's a')
+    frames = shared.add_frames(0)
     shared.report("started", worker, {})
     while True:
         shared.pull(params)  # theta' <- theta
+        algo.begin_segment(frames)
         obs_buf[0] = torch.from_numpy(obs)
         actions: list[int] = []
         rewards: list[float] = []
-        terminated = False
+        terminated = truncated = False
         for t in range(t_max):
-            action = algo.act(net, obs_buf[t : t + 1])
+            if t == 0 and next_action is not None:
+                action, next_action = next_action, None
+            else:
+                action = algo.act(net, obs_buf[t : t + 1])
             obs, reward, terminated, truncated, info = env.step(action)
             actions.append(action)
             rewards.append(float(reward))
@@ -120,18 +135,26 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 break
 
         steps = len(actions)
+        last_action = None
+        if algo.needs_next_action and not terminated:
+            last_action = algo.act(net, obs_buf[steps : steps + 1])
+            if not truncated:  # the episode goes on: this is the next segment's first action
+                next_action = last_action
         segment = Segment(
             obs=obs_buf[: steps + 1],
             actions=torch.tensor(actions, dtype=torch.int64),
             rewards=torch.tensor(rewards, dtype=torch.float32),
             terminated=terminated,
+            next_action=last_action,
         )
-        loss, segment_stats = algo.loss(net, segment)
+        loss, segment_stats = algo.loss(net, segment, target_net)
         net.zero_grad(set_to_none=False)
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
 
         frames = shared.add_frames(steps * frames_each_step)  # T <- T + steps
+        if target_net is not None and (frames - steps * frames_each_step) // target_update < frames // target_update:
+            shared.update_target()  # this learner took T past a multiple of I_target: theta- <- theta
         lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
         if math.isfinite(grad_norm):
             shared.push([p.grad for p in params], lr)

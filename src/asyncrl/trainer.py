@@ -6,6 +6,7 @@ the learners and exposes their events, the frame counter and a snapshot of the s
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 import time
@@ -40,11 +41,11 @@ def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], int]:
     return obs_shape, n_actions
 
 
-def make_backend(config: TrainConfig, net, optimizer, start_frames: int):
+def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: int):
     if config.run.backend == "local":
         from asyncrl.backends.local import LocalBackend
 
-        return LocalBackend(config, net, optimizer, start_frames)
+        return LocalBackend(config, net, target_net, optimizer, start_frames)
     raise ConfigError(f"unknown backend {config.run.backend!r}")
 
 
@@ -92,7 +93,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
 
     from asyncrl.algos import REGISTRY
 
-    net = build_network(obs_shape, n_actions, REGISTRY[config.algo.algo].head, config.net)
+    algo_cls = REGISTRY[config.algo.algo]
+    net = build_network(obs_shape, n_actions, algo_cls.head, config.net)
+    target_net = copy.deepcopy(net) if algo_cls.uses_target_network else None
     optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps)
     start_frames, episodes, wall_before = 0, 0, 0.0
     if resume:
@@ -102,6 +105,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         state = run.load_checkpoint()
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if target_net is not None:
+            target_net.load_state_dict(state.get("target_model", state["model"]))
         start_frames, episodes, wall_before = state["frames"], state["episodes"], state["wall_seconds"]
         if start_frames >= config.run.frames:
             raise ConfigError(
@@ -111,13 +116,13 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     run.write_config(config)
     run.open_logs()
     try:
-        return _record(config, run, net, optimizer, start_frames, episodes, wall_before, progress)
+        backend = make_backend(config, net, target_net, optimizer, start_frames)
+        return _record(config, run, backend, start_frames, episodes, wall_before, progress)
     finally:
         run.close()
 
 
-def _record(config, run, net, optimizer, start_frames, episodes, wall_before, show_progress) -> Path:
-    backend = make_backend(config, net, optimizer, start_frames)
+def _record(config, run, backend, start_frames, episodes, wall_before, show_progress) -> Path:
     returns = run.recent_returns(100)
     total = config.run.frames
     started = time.monotonic()
@@ -146,8 +151,11 @@ def _record(config, run, net, optimizer, start_frames, episodes, wall_before, sh
             elif kind == "stats":
                 nonfinite += payload.pop("nonfinite_skipped", 0)
                 lr = payload.pop("learning_rate")
+                epsilon = payload.pop("epsilon", None)
                 scalars = {f"losses/{k}": v for k, v in payload.items()}
                 scalars["charts/learning_rate"] = lr
+                if epsilon is not None:
+                    scalars[f"charts/epsilon/learner_{worker}"] = epsilon
                 run.log_scalars(backend.frames(), scalars)
             elif kind == "error":
                 failure = f"learner {worker} failed: {payload['message']}"

@@ -9,11 +9,10 @@ Gradients of the segment are summed, as the paper accumulates them, and applied 
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch.nn import functional as F
 
+from asyncrl.algos.base import Algorithm
 from asyncrl.algos.segment import Segment, discounted_returns
 from asyncrl.config import AlgoConfig
 
@@ -33,10 +32,10 @@ def value_loss(advantages: torch.Tensor) -> torch.Tensor:
     return advantages.pow(2).sum()
 
 
-class A3C:
+class A3C(Algorithm):
     """How A3C acts (sample from pi) and the loss of one segment."""
 
-    head: ClassVar[str] = "actor_critic"
+    head = "actor_critic"
 
     def __init__(self, config: AlgoConfig):
         self.gamma = config.gamma
@@ -50,7 +49,8 @@ class A3C:
             return int(logits.argmax(-1))
         return int(torch.multinomial(F.softmax(logits, dim=-1), 1))
 
-    def loss(self, net: torch.nn.Module, segment: Segment) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None = None
+             ) -> tuple[torch.Tensor, dict[str, float]]:
         # One batched forward over s_0..s_T: the local parameters are fixed during a segment, so
         # this equals the values seen while acting, and s_T's value is the bootstrap.
         logits, values = net(segment.obs)

@@ -13,12 +13,14 @@ class Segment:
 
     ``obs[T]`` is the state to bootstrap from; ``terminated`` says it is terminal (bootstrap 0).
     An episode cut by a time limit is not terminal: its last state is bootstrapped as usual.
+    ``next_action`` is the action chosen in ``obs[T]``, for algorithms that need it (Sarsa).
     """
 
     obs: torch.Tensor  # (T + 1, *obs_shape), dtype as the environment gives it (uint8 for Atari)
     actions: torch.Tensor  # (T,) int64
     rewards: torch.Tensor  # (T,) float32
     terminated: bool
+    next_action: int | None = None
 
     def __len__(self) -> int:
         return len(self.actions)

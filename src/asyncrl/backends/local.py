@@ -30,11 +30,12 @@ from asyncrl.optim import SharedRMSprop
 class LocalShared:
     """A learner's view of the shared state, inside the learner process."""
 
-    def __init__(self, worker: int, shared_net: Network, square_avg: list[torch.Tensor],
-                 config: TrainConfig, frame_counts: torch.Tensor, stop_flag: torch.Tensor, events,
-                 parent_pid: int):
+    def __init__(self, worker: int, shared_net: Network, target_net: Network | None,
+                 square_avg: list[torch.Tensor], config: TrainConfig, frame_counts: torch.Tensor,
+                 stop_flag: torch.Tensor, events, parent_pid: int):
         self.slot = worker + 1
         self.shared_params = list(shared_net.parameters())
+        self.target_net = target_net
         self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps)
         self.optimizer.square_avg = square_avg
         self.frame_counts = frame_counts
@@ -50,6 +51,14 @@ class LocalShared:
     def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
         self.optimizer.step(grads, lr)
 
+    def target_network(self) -> Network | None:
+        return self.target_net
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        for target, shared in zip(self.target_net.parameters(), self.shared_params, strict=True):
+            target.copy_(shared)
+
     def add_frames(self, n: int) -> int:
         self.frame_counts[self.slot] += n
         return int(self.frame_counts.sum())
@@ -62,12 +71,12 @@ class LocalShared:
         self.events.put((kind, worker, payload))
 
 
-def _learner_main(worker, config, shared_net, square_avg, frame_counts, stop_flag, events, parent_pid,
-                  seed):
+def _learner_main(worker, config, shared_net, target_net, square_avg, frame_counts, stop_flag, events,
+                  parent_pid, seed):
     # Ctrl-C reaches the whole process group; the trainer decides when learners stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    shared = LocalShared(worker, shared_net, square_avg, config, frame_counts, stop_flag, events,
-                         parent_pid)
+    shared = LocalShared(worker, shared_net, target_net, square_avg, config, frame_counts, stop_flag,
+                         events, parent_pid)
     try:
         run_learner(worker, config, shared, seed)
     except BaseException as exc:
@@ -79,10 +88,12 @@ def _learner_main(worker, config, shared_net, square_avg, frame_counts, stop_fla
 class LocalBackend:
     """Starts ``config.run.workers`` learner processes around shared-memory parameters."""
 
-    def __init__(self, config: TrainConfig, net: Network, optimizer: SharedRMSprop, start_frames: int):
+    def __init__(self, config: TrainConfig, net: Network, target_net: Network | None,
+                 optimizer: SharedRMSprop, start_frames: int):
         self.config = config
         self.ctx = mp.get_context("spawn")  # fork would copy the parent's thread pools and locks
         self.net = net
+        self.target_net = target_net.share_memory() if target_net is not None else None
         self.optimizer = optimizer.share_memory()
         self.net.share_memory()
         self.frame_counts = torch.zeros(config.run.workers + 1, dtype=torch.int64).share_memory_()
@@ -97,8 +108,8 @@ class LocalBackend:
             seed = learner_seed(self.config.run.seed, worker, self.start_frames)
             p = self.ctx.Process(
                 target=_learner_main,
-                args=(worker, self.config, self.net, self.optimizer.square_avg, self.frame_counts,
-                      self.stop_flag, self.events, os.getpid(), seed),
+                args=(worker, self.config, self.net, self.target_net, self.optimizer.square_avg,
+                      self.frame_counts, self.stop_flag, self.events, os.getpid(), seed),
                 name=f"asyncrl-learner-{worker}",
                 daemon=True,
             )
@@ -132,11 +143,14 @@ class LocalBackend:
 
     def snapshot(self) -> dict:
         """A copy of the shared state for a checkpoint (taken while learners keep writing, as Hogwild reads)."""
-        return {
+        state = {
             "model": {k: v.clone() for k, v in self.net.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "frames": self.frames(),
         }
+        if self.target_net is not None:
+            state["target_model"] = {k: v.clone() for k, v in self.target_net.state_dict().items()}
+        return state
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
         """Stop every learner, returning the events still queued; no process outlives this call."""

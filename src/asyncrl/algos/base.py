@@ -1,0 +1,40 @@
+"""What an algorithm plug-in provides to the shared learner loop."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from asyncrl.algos.segment import Segment
+
+
+class Algorithm(ABC):
+    """How to act, and the loss of a segment; the hooks default to doing nothing.
+
+    ``head``: the network head it needs ("actor_critic" or "q").
+    ``uses_target_network``: the backend keeps a shared target network theta- for it.
+    ``needs_next_action``: the learner chooses the action for the segment's last state before the
+    loss (one-step Sarsa's a'), and takes it first in the next segment.
+    """
+
+    head: ClassVar[str]
+    uses_target_network: ClassVar[bool] = False
+    needs_next_action: bool = False
+
+    def setup_exploration(self, rng: np.random.Generator) -> None:
+        """Called once per learner with the learner's own random generator."""
+
+    def begin_segment(self, frames: int) -> None:
+        """Called before each segment with the global frame count."""
+
+    @abstractmethod
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int:
+        """The action for a batch of one observation (no gradient)."""
+
+    @abstractmethod
+    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The segment's loss, whose gradient is the update, and statistics to log."""

@@ -1,0 +1,118 @@
+"""The value-based asynchronous methods (Mnih et al. 2016, Algorithms 1, S1 and S2).
+
+All three act epsilon-greedily on Q(s, .; theta') and regress Q(s_i, a_i; theta') onto a target
+built from a shared target network theta-, which is copied from theta every ``target_update``
+global frames. They differ only in the target:
+
+    one-step Q       y_i = r_i + gamma max_a' Q(s_{i+1}, a'; theta-)
+    one-step Sarsa   y_i = r_i + gamma Q(s_{i+1}, a_{i+1}; theta-)     (a_{i+1}: the action taken next)
+    n-step Q         R   = max_a Q(s_T, a; theta-);  for i = T-1 .. 0:  R <- r_i + gamma R;  y_i = R
+
+with the bootstrap term 0 after a terminal state. The one-step methods accumulate the gradients of
+``async_update`` steps (or up to the episode's end) before applying them, n-step Q those of its
+``t_max``-step segment; either way the learner applies them once per segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from asyncrl.algos.base import Algorithm
+from asyncrl.algos.segment import Segment, discounted_returns
+from asyncrl.config import AlgoConfig
+
+# The paper's exploration: each learner's final epsilon is drawn once from this distribution.
+FINAL_EPSILONS = (0.1, 0.01, 0.5)
+FINAL_EPSILON_PROBS = (0.4, 0.3, 0.3)
+
+
+def sample_final_epsilon(rng: np.random.Generator) -> float:
+    return float(rng.choice(FINAL_EPSILONS, p=FINAL_EPSILON_PROBS))
+
+
+def epsilon_at(frames: int, final: float, anneal_frames: int) -> float:
+    """Linear from 1 to ``final`` over the first ``anneal_frames`` global frames, then constant."""
+    fraction = min(1.0, frames / anneal_frames)
+    return 1.0 + fraction * (final - 1.0)
+
+
+def one_step_q_targets(rewards: torch.Tensor, next_q: torch.Tensor, terminated: bool,
+                       gamma: float) -> torch.Tensor:
+    """y_i = r_i + gamma max_a Q-(s_{i+1}, a); ``next_q`` holds Q-(s_1..s_T, .)."""
+    bootstrap = next_q.max(dim=1).values
+    if terminated:
+        bootstrap[-1] = 0.0  # only the segment's last state can be terminal
+    return rewards + gamma * bootstrap
+
+
+def one_step_sarsa_targets(rewards: torch.Tensor, next_q: torch.Tensor, next_actions: torch.Tensor,
+                           terminated: bool, gamma: float) -> torch.Tensor:
+    """y_i = r_i + gamma Q-(s_{i+1}, a_{i+1}); ``next_actions`` are a_1..a_T."""
+    bootstrap = next_q.gather(1, next_actions.unsqueeze(1)).squeeze(1)
+    if terminated:
+        bootstrap[-1] = 0.0
+    return rewards + gamma * bootstrap
+
+
+def n_step_q_targets(rewards: torch.Tensor, last_q: torch.Tensor, terminated: bool,
+                     gamma: float) -> torch.Tensor:
+    """The forward view: R walks back from max_a Q-(s_T, a), or 0 after a terminal state."""
+    bootstrap = 0.0 if terminated else last_q.max()
+    return discounted_returns(rewards, bootstrap, gamma)
+
+
+class QLearning(Algorithm):
+    """One-step Q, one-step Sarsa or n-step Q: epsilon-greedy acting and the squared TD loss."""
+
+    head = "q"
+    uses_target_network = True
+
+    def __init__(self, config: AlgoConfig):
+        self.kind = config.algo
+        self.gamma = config.gamma
+        self.needs_next_action = self.kind == "one-step-sarsa"
+        self.epsilon = 1.0
+        self.final_epsilon = 1.0
+        self.anneal_frames = config.epsilon_frames or 1
+        self.rng = np.random.default_rng()
+
+    def setup_exploration(self, rng: np.random.Generator) -> None:
+        """Draw this learner's final epsilon (once per learner, as in the paper)."""
+        self.rng = rng
+        self.final_epsilon = sample_final_epsilon(rng)
+
+    def begin_segment(self, frames: int) -> None:
+        self.epsilon = epsilon_at(frames, self.final_epsilon, self.anneal_frames)
+
+    @torch.no_grad()
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int:
+        q = net(obs)
+        if not deterministic and self.rng.random() < self.epsilon:
+            return int(self.rng.integers(q.shape[-1]))
+        return int(q.argmax(-1))
+
+    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        q = net(segment.obs[:-1]).gather(1, segment.actions.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():  # one batched forward of the target network for the whole segment
+            if self.kind == "n-step-q":
+                targets = n_step_q_targets(segment.rewards, target_net(segment.obs[-1:]), segment.terminated,
+                                           self.gamma)
+            else:
+                next_q = target_net(segment.obs[1:])
+                if self.kind == "one-step-q":
+                    targets = one_step_q_targets(segment.rewards, next_q, segment.terminated, self.gamma)
+                else:
+                    next_actions = torch.cat([segment.actions[1:], _as_tensor(segment.next_action)])
+                    targets = one_step_sarsa_targets(segment.rewards, next_q, next_actions,
+                                                     segment.terminated, self.gamma)
+        td = targets - q
+        loss = td.pow(2).sum()
+        return loss, {"td_loss": loss.item() / len(segment), "q_mean": q.mean().item(),
+                      "epsilon": self.epsilon}
+
+
+def _as_tensor(action: int | None) -> torch.Tensor:
+    # After a terminal state there is no next action; its bootstrap is zeroed, any index will do.
+    return torch.tensor([0 if action is None else action], dtype=torch.int64)

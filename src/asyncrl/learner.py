@@ -152,8 +152,9 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
 
-        frames = shared.add_frames(steps * frames_each_step)  # T <- T + steps
-        if target_net is not None and (frames - steps * frames_each_step) // target_update < frames // target_update:
+        added = steps * frames_each_step
+        frames = shared.add_frames(added)  # T <- T + steps
+        if target_net is not None and (frames - added) // target_update < frames // target_update:
             shared.update_target()  # this learner took T past a multiple of I_target: theta- <- theta
         lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
         if math.isfinite(grad_norm):

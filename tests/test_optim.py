@@ -21,8 +21,7 @@ def test_update_matches_the_papers_formula_with_epsilon_inside_the_root():
 
 
 def _apply(params, square_avg, grad, steps):
-    opt = SharedRMSprop(params, alpha=0.9, eps=0.1)
-    opt.square_avg = square_avg
+    opt = SharedRMSprop(params, alpha=0.9, eps=0.1, square_avg=square_avg)
     for _ in range(steps):
         opt.step([grad], lr=0.05)
 

@@ -38,8 +38,11 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
     torch.set_num_threads(1)
     env = build_env(config.env, training=False)
     obs_shape, _, n_actions = describe_spaces(env)
+    seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
+    torch.manual_seed(seed)
     algo = make_algorithm(config.algo)
-    if algo.head == "q":
+    algo.setup_exploration(np.random.default_rng(seed))
+    if algo.head == "q":  # evaluation replaces the learner's training epsilon with its own
         if epsilon is None:
             epsilon = ATARI_EVAL_EPSILON if is_atari(config.env.env_id) else 0.0
         algo.epsilon = epsilon
@@ -50,11 +53,6 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
     net.load_state_dict(state["model"])
     net.eval()
 
-    seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
-    torch.manual_seed(seed)
-    algo.setup_exploration(np.random.default_rng(seed))
-    if algo.head == "q":
-        algo.epsilon = epsilon  # setup_exploration draws a training epsilon; evaluation uses its own
     returns, lengths = [], []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):

@@ -19,11 +19,15 @@ import torch
 class SharedRMSprop:
     """RMSProp whose parameters and squared-gradient statistics live in shared memory."""
 
-    def __init__(self, params: Iterable[torch.Tensor], alpha: float = 0.99, eps: float = 0.1):
+    def __init__(self, params: Iterable[torch.Tensor], alpha: float = 0.99, eps: float = 0.1,
+                 square_avg: list[torch.Tensor] | None = None):
+        """``square_avg`` attaches to statistics that already exist (a learner's view of shared ones)."""
         self.params = list(params)
         self.alpha = alpha
         self.eps = eps
-        self.square_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        if square_avg is None:
+            square_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.square_avg = square_avg
 
     def share_memory(self) -> SharedRMSprop:
         for p in self.params:

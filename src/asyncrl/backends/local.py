@@ -36,8 +36,8 @@ class LocalShared:
         self.slot = worker + 1
         self.shared_params = list(shared_net.parameters())
         self.target_net = target_net
-        self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps)
-        self.optimizer.square_avg = square_avg
+        self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps,
+                                       square_avg=square_avg)
         self.frame_counts = frame_counts
         self.stop_flag = stop_flag
         self.events = events

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
-Q_ALGORITHMS = ("one-step-q", "one-step-sarsa", "n-step-q")
 BACKENDS = ("local",)
 
 # Atari defaults that differ from the small-task ones (see resolve()).
@@ -227,11 +226,6 @@ def is_atari(env_id: str) -> bool:
 def frames_per_step(env: EnvConfig) -> int:
     """Environment frames one agent step consumes: emulator frames on Atari, 1 elsewhere."""
     return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
-
-
-def segment_length(algo: AlgoConfig) -> int:
-    """Steps between two updates: t_max for A3C and n-step Q, async_update for the one-step methods."""
-    return algo.async_update if algo.algo in ("one-step-q", "one-step-sarsa") else algo.t_max
 
 
 def resolve(config: TrainConfig) -> TrainConfig:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from asyncrl.algos import Segment, make_algorithm
-from asyncrl.config import TrainConfig, frames_per_step, segment_length
+from asyncrl.config import TrainConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network
 from asyncrl.optim import linear_lr
@@ -98,7 +98,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     params = list(net.parameters())
     target_net = shared.target_network()
 
-    t_max, total_frames = segment_length(config.algo), config.run.frames
+    t_max, total_frames = algo.segment_length, config.run.frames
     target_update = config.algo.target_update
     frames_each_step = frames_per_step(config.env)
     max_grad_norm = config.optim.max_grad_norm or math.inf  # 0 means no clipping

@@ -39,6 +39,7 @@ class A3C(Algorithm):
 
     def __init__(self, config: AlgoConfig):
         self.gamma = config.gamma
+        self.segment_length = config.t_max
         self.entropy_beta = config.entropy_beta
         self.value_loss_coef = config.value_loss_coef
 

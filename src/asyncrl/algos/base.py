@@ -18,9 +18,11 @@ class Algorithm(ABC):
     ``uses_target_network``: the backend keeps a shared target network theta- for it.
     ``needs_next_action``: the learner chooses the action for the segment's last state before the
     loss (one-step Sarsa's a'), and takes it first in the next segment.
+    ``segment_length``: steps between two updates.
     """
 
     head: ClassVar[str]
+    segment_length: int
     uses_target_network: ClassVar[bool] = False
     needs_next_action: bool = False
 

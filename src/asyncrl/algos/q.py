@@ -72,6 +72,8 @@ class QLearning(Algorithm):
         self.kind = config.algo
         self.gamma = config.gamma
         self.needs_next_action = self.kind == "one-step-sarsa"
+        # The one-step methods accumulate async_update steps; n-step Q acts t_max steps ahead.
+        self.segment_length = config.t_max if self.kind == "n-step-q" else config.async_update
         self.epsilon = 1.0
         self.final_epsilon = 1.0
         self.anneal_frames = config.epsilon_frames or 1
@@ -104,7 +106,7 @@ class QLearning(Algorithm):
                 if self.kind == "one-step-q":
                     targets = one_step_q_targets(segment.rewards, next_q, segment.terminated, self.gamma)
                 else:
-                    next_actions = torch.cat([segment.actions[1:], _as_tensor(segment.next_action)])
+                    next_actions = torch.cat([segment.actions[1:], _next_action_tensor(segment.next_action)])
                     targets = one_step_sarsa_targets(segment.rewards, next_q, next_actions,
                                                      segment.terminated, self.gamma)
         td = targets - q
@@ -113,6 +115,6 @@ class QLearning(Algorithm):
                       "epsilon": self.epsilon}
 
 
-def _as_tensor(action: int | None) -> torch.Tensor:
+def _next_action_tensor(action: int | None) -> torch.Tensor:
     # After a terminal state there is no next action; its bootstrap is zeroed, any index will do.
     return torch.tensor([0 if action is None else action], dtype=torch.int64)

@@ -98,6 +98,8 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
         (["--env", "CartPole-v1", "--workers", "0"], ["--workers"]),
         (["--env", "CartPole-v1", "--frames", "lots"], ["--frames", "lots"]),
         (["--env", "CartPole-v1", "--algo", "ppo"], ["--algo", "ppo"]),
+        (["--env", "CartPole-v1", "--stop-episodes", "0"], ["--stop-episodes"]),
+        (["--env", "CartPole-v1", "--stop-at-return", "nan"], ["--stop-at-return"]),
         (["--env", "CartPole-v1", "--run-dir", "/proc/asyncrl-run"], ["not writable"]),
         ([], ["--env is required"]),
     ],
@@ -159,3 +161,25 @@ def test_q_methods_train_and_evaluate_epsilon_greedily_from_the_cli(cli, tmp_pat
     assert greedy["algo"] == algo and greedy["policy"] == "greedy"
     noisy = cli("evaluate", str(run), "--episodes", "1", "--epsilon", "0.05")
     assert noisy.returncode == 0 and "epsilon-greedy (epsilon=0.05)" in noisy.stdout
+
+
+def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_path):
+    # A random CartPole policy averages about 22, so a threshold of 15 over 5 episodes comes early.
+    run = tmp_path / "run"
+    result = cli("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "5M",
+                 "--stop-at-return", "15", "--stop-episodes", "5", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "return_reached"
+    assert summary["frames"] < 5_000_000
+    with open(run / "metrics.csv", newline="") as f:
+        returns = [float(row["return"]) for row in csv.DictReader(f)]
+    assert len(returns) >= 5
+    assert any(sum(returns[i - 5 : i]) / 5 >= 15 for i in range(5, len(returns) + 1))
+
+    # Resumed, the run counts a fresh window of episodes instead of stopping at once.
+    again = cli("train", "--run-dir", str(run), "--resume")
+    assert again.returncode == 0, again.stderr
+    resumed = json.loads((run / "summary.json").read_text())
+    assert resumed["status"] == "return_reached"
+    assert resumed["episodes"] >= summary["episodes"] + 5 and resumed["frames"] > summary["frames"]

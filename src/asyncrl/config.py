@@ -159,6 +159,16 @@ class RunConfig:
     max_seconds: float | None = field(
         default=None, metadata=_help("also stop after this much wall-clock time (default: no limit)")
     )
+    stop_at_return: float | None = field(
+        default=None,
+        metadata=_help(
+            "also stop once the mean return of the last --stop-episodes episodes (of this session, "
+            "when resuming) reaches this (default: train the whole budget)"
+        ),
+    )
+    stop_episodes: int = field(
+        default=20, metadata=_help("episodes averaged for --stop-at-return")
+    )
     seed: int = field(default=0, metadata=_help("base seed; each learner derives its own from it"))
     run_dir: str | None = field(
         default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
@@ -209,6 +219,8 @@ RESUMABLE = {
     ("run", "workers"),
     ("run", "frames"),
     ("run", "max_seconds"),
+    ("run", "stop_at_return"),
+    ("run", "stop_episodes"),
     ("run", "checkpoint_interval"),
     ("run", "log_interval"),
     ("run", "run_dir"),
@@ -297,6 +309,9 @@ def validate(config: TrainConfig) -> None:
     _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
     _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
     _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")
+    _check(r.stop_at_return is None or math.isfinite(r.stop_at_return), "stop-at-return", r.stop_at_return,
+           "a finite number")
+    _check(r.stop_episodes >= 1, "stop-episodes", r.stop_episodes, "a positive integer")
     _check(r.checkpoint_interval > 0, "checkpoint-interval", r.checkpoint_interval, "positive")
     _check(r.log_interval > 0, "log-interval", r.log_interval, "positive")
 

@@ -124,6 +124,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
 
 def _record(config, run, backend, start_frames, episodes, wall_before, show_progress) -> Path:
     returns = run.recent_returns(100)
+    # --stop-at-return counts only this session's episodes, so a resumed run that had reached it
+    # trains on instead of stopping at once.
+    session_returns: deque[float] = deque(maxlen=config.run.stop_episodes)
     total = config.run.frames
     started = time.monotonic()
     last_checkpoint = last_sps = started
@@ -147,6 +150,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             elif kind == "episode":
                 episodes += 1
                 returns.append(payload["return"])
+                session_returns.append(payload["return"])
                 run.log_episode(backend.frames(), wall(), worker, payload["return"], payload["length"])
             elif kind == "stats":
                 nonfinite += payload.pop("nonfinite_skipped", 0)
@@ -190,6 +194,9 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 if config.run.max_seconds is not None and now - started >= config.run.max_seconds:
                     status = "time_limit"
                     break
+                if _return_reached(session_returns, config.run.stop_at_return):
+                    status = "return_reached"
+                    break
                 if now - last_sps >= SPS_LOG_INTERVAL_S:
                     run.log_scalars(frames, {"charts/SPS": fps})
                     last_sps = now
@@ -230,6 +237,13 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     if status == "failed":
         raise TrainingError(failure)
     return run.path
+
+
+def _return_reached(returns: deque[float], threshold: float | None) -> bool:
+    """--stop-at-return: a full window of recent episodes (not fewer) averages the threshold."""
+    if threshold is None or len(returns) < returns.maxlen:
+        return False
+    return sum(returns) / len(returns) >= threshold
 
 
 class TrainingError(RuntimeError):

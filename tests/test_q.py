@@ -158,3 +158,13 @@ def test_the_target_network_is_copied_only_when_the_frame_count_passes_its_inter
     for k, frames in enumerate(shared.target_updates, start=1):
         assert k * 300 <= frames < k * 300 + config.algo.async_update
     assert not torch.equal(net.head.q.weight, target.head.q.weight)  # trained since the last copy
+
+
+@pytest.mark.parametrize("env_id, target_update", [("ALE/Pong-v5", 40_000), ("CartPole-v1", 2_000)])
+def test_the_target_interval_defaults_per_environment_family_and_an_explicit_one_wins(env_id, target_update):
+    from asyncrl.config import EnvConfig, TrainConfig, resolve
+
+    config = TrainConfig(env=EnvConfig(env_id=env_id), algo=AlgoConfig(algo="one-step-q"))
+    assert resolve(config).algo.target_update == target_update
+    config.algo.target_update = 123
+    assert resolve(config).algo.target_update == 123

@@ -22,9 +22,16 @@ ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
 ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
 CLASSIC_FRAMES = 1_000_000
 ATARI_EPSILON_FRAMES = 4_000_000  # the paper's annealing period
-CLASSIC_EPSILON_FRAMES = 50_000  # small tasks are learnt within a few hundred thousand steps
+# Small tasks are learnt within a few hundred thousand steps; annealing over the first 200,000
+# keeps the data varied long enough that the Q methods stop collapsing (docs/algorithms/q.md).
+CLASSIC_EPSILON_FRAMES = 200_000
+ATARI_TARGET_UPDATE = 40_000  # the paper's I_target
+# Each copy lets values propagate one more bootstrap step: 40,000 is far too slow for a budget of a
+# few hundred thousand steps (docs/algorithms/q.md has the CartPole runs).
+CLASSIC_TARGET_UPDATE = 2_000
 ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
-CLASSIC_LR = 3e-3  # tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
+CLASSIC_LR = 3e-3  # A3C, tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
+CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md)
 ATARI_MAX_GRAD_NORM = 40.0
 
 
@@ -98,9 +105,12 @@ class AlgoConfig:
         default=5,
         metadata=_help("one-step Q and Sarsa: steps whose gradients are accumulated before an update"),
     )
-    target_update: int = field(
-        default=40_000,
-        metadata=_help("Q methods: global frames between copies of theta into the target network"),
+    target_update: int | None = field(
+        default=None,
+        metadata=_help(
+            "Q methods: global frames between copies of theta into the target network (default: "
+            f"{ATARI_TARGET_UPDATE:,} on Atari, {CLASSIC_TARGET_UPDATE:,} otherwise)"
+        ),
     )
     epsilon_frames: int | None = field(
         default=None,
@@ -122,7 +132,10 @@ class OptimConfig:
 
     lr: float | None = field(
         default=None,
-        metadata=_help(f"initial learning rate (default: {ATARI_LR:g} on Atari, {CLASSIC_LR:g} otherwise)"),
+        metadata=_help(
+            f"initial learning rate (default: {ATARI_LR:g} on Atari; otherwise {CLASSIC_LR:g} for A3C "
+            f"and {CLASSIC_Q_LR:g} for the Q methods)"
+        ),
     )
     lr_anneal: bool = field(
         default=True, metadata=_help("anneal the learning rate linearly to 0 over --frames")
@@ -257,10 +270,15 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.run.frames = ATARI_FRAMES if atari else CLASSIC_FRAMES
     if config.algo.epsilon_frames is None:
         config.algo.epsilon_frames = ATARI_EPSILON_FRAMES if atari else CLASSIC_EPSILON_FRAMES
+    if config.algo.target_update is None:
+        config.algo.target_update = ATARI_TARGET_UPDATE if atari else CLASSIC_TARGET_UPDATE
     if config.net.shared_torso is None:
         config.net.shared_torso = atari
     if config.optim.lr is None:
-        config.optim.lr = ATARI_LR if atari else CLASSIC_LR
+        if atari:
+            config.optim.lr = ATARI_LR
+        else:
+            config.optim.lr = CLASSIC_LR if config.algo.algo == "a3c" else CLASSIC_Q_LR
     if config.optim.max_grad_norm is None:
         config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else 0.0
     validate(config)

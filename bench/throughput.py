@@ -1,11 +1,13 @@
-"""Training throughput: A3C frames/s on an Atari game for a fixed wall time at several worker counts.
+"""Training throughput: frames/s on an Atari game for a fixed wall time, per method and worker count.
 
 Each measurement is a real training run (`asyncrl train --max-seconds S`) in its own process with
 the paper's settings; the figure is `steady_frames_per_second` from its summary.json: emulator
 frames per second from the moment every learner has started until the time limit (process start-up
-excluded). Repeats are interleaved across worker counts and the median is reported.
+excluded). Repeats are interleaved across methods and worker counts, so a host whose speed drifts
+affects every cell alike, and the median is reported.
 
     python bench/throughput.py --env ALE/Pong-v5 --workers 1 2 4 8 16 --seconds 60 --repeats 3
+    python bench/throughput.py --algo a3c one-step-q one-step-sarsa n-step-q --workers 2 4 --repeats 3
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="ALE/Pong-v5")
-    parser.add_argument("--algo", default="a3c")
+    parser.add_argument("--algo", nargs="+", default=["a3c"], help="one or more methods")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit of each training run")
     parser.add_argument("--repeats", type=int, default=3)
@@ -60,25 +62,26 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more `asyncrl train` flags, after --")
     args = parser.parse_args()
 
-    runs: dict[int, list[dict]] = {w: [] for w in args.workers}
+    cells = [(algo, workers) for algo in args.algo for workers in args.workers]
+    runs: dict[tuple[str, int], list[dict]] = {cell: [] for cell in cells}
     for repeat in range(args.repeats):
-        for workers in args.workers:
-            result = measure(args.env, args.algo, workers, args.seconds, args.extra)
-            runs[workers].append(result)
-            print(f"repeat {repeat + 1}/{args.repeats}  workers {workers:>2}: "
+        for algo, workers in cells:
+            result = measure(args.env, algo, workers, args.seconds, args.extra)
+            runs[algo, workers].append(result)
+            print(f"repeat {repeat + 1}/{args.repeats}  {algo:<14} workers {workers:>2}: "
                   f"{result['steady_fps']:,.0f} frames/s", flush=True)
 
-    print(f"\n{args.algo} on {args.env}, {args.seconds:g} s runs, median of {args.repeats}; {machine()}\n")
-    print("| workers | frames/s (median) | runs |")
-    print("|---|---|---|")
-    for workers, results in runs.items():
+    print(f"\n{args.env}, {args.seconds:g} s runs, median of {args.repeats}; {machine()}\n")
+    print("| method | workers | frames/s (median) | runs |")
+    print("|---|---|---|---|")
+    for (algo, workers), results in runs.items():
         fps = [r["steady_fps"] for r in results]
-        print(f"| {workers} | {statistics.median(fps):,.0f} | {', '.join(f'{x:,.0f}' for x in fps)} |")
+        print(f"| {algo} | {workers} | {statistics.median(fps):,.0f} | {', '.join(f'{x:,.0f}' for x in fps)} |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"machine": machine(), "env": args.env, "algo": args.algo,
-                                        "seconds": args.seconds, "runs": runs}, indent=2))
-
+        records = [{"algo": algo, **r} for (algo, _), results in runs.items() for r in results]
+        args.out.write_text(json.dumps({"machine": machine(), "env": args.env, "seconds": args.seconds,
+                                        "runs": records}, indent=2))
 
 if __name__ == "__main__":
     main()

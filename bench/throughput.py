@@ -8,6 +8,9 @@ affects every cell alike, and the median is reported.
 
     python bench/throughput.py --env ALE/Pong-v5 --workers 1 2 4 8 16 --seconds 60 --repeats 3
     python bench/throughput.py --algo a3c one-step-q one-step-sarsa n-step-q --workers 2 4 --repeats 3
+    python bench/throughput.py --algo a3c "a3c --net lstm" --workers 2
+
+Each ``--algo`` entry is a method, optionally followed by more `asyncrl train` flags for that entry.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import time
 from pathlib import Path
 
 
-def measure(env: str, algo: str, workers: int, seconds: float, extra: list[str]) -> dict:
+def measure(env: str, entry: str, workers: int, seconds: float, extra: list[str]) -> dict:
+    algo, *flags = entry.split()
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        cmd = [sys.executable, "-m", "asyncrl", "train", "--algo", algo, "--env", env,
+        cmd = [sys.executable, "-m", "asyncrl", "train", "--algo", algo, *flags, "--env", env,
                "--workers", str(workers), "--max-seconds", str(seconds), "--run-dir", str(run_dir),
                "--quiet", *extra]
         started = time.monotonic()
@@ -54,7 +58,8 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="ALE/Pong-v5")
-    parser.add_argument("--algo", nargs="+", default=["a3c"], help="one or more methods")
+    parser.add_argument("--algo", nargs="+", default=["a3c"],
+                        help='one or more methods, each optionally with train flags: "a3c --net lstm"')
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit of each training run")
     parser.add_argument("--repeats", type=int, default=3)
@@ -68,7 +73,7 @@ def main() -> None:
         for algo, workers in cells:
             result = measure(args.env, algo, workers, args.seconds, args.extra)
             runs[algo, workers].append(result)
-            print(f"repeat {repeat + 1}/{args.repeats}  {algo:<14} workers {workers:>2}: "
+            print(f"repeat {repeat + 1}/{args.repeats}  {algo:<16} workers {workers:>2}: "
                   f"{result['steady_fps']:,.0f} frames/s", flush=True)
 
     print(f"\n{args.env}, {args.seconds:g} s runs, median of {args.repeats}; {machine()}\n")

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+import torch
 
 
 @dataclass
@@ -56,3 +57,76 @@ def long_training(run_dir, episodes: int = 5, timeout: float = 120):
     finally:
         proc.kill()
         proc.communicate()
+
+
+class RecordingShared:
+    """One learner's shared state, in-process: the learner loop without processes or a backend."""
+
+    def __init__(self, net, target=None):
+        from asyncrl.optim import SharedRMSprop
+
+        self.net, self.target = net, target
+        self.optimizer = SharedRMSprop(net.parameters())
+        self.frames = 0
+        self.target_updates = []
+
+    def pull(self, tensors):
+        with torch.no_grad():
+            shared = list(self.net.parameters()) + list(self.net.buffers())
+            for local, source in zip(tensors, shared, strict=True):
+                local.copy_(source)
+
+    def observe(self, obs):
+        self.net.obs_norm.update(obs)
+
+    def push(self, grads, lr):
+        self.optimizer.step(grads, lr)
+
+    def add_frames(self, n):
+        self.frames += n
+        return self.frames
+
+    def should_stop(self):
+        return False
+
+    def report(self, kind, worker, payload):
+        pass
+
+    def target_network(self):
+        return self.target
+
+    def update_target(self):
+        self.target_updates.append(self.frames)
+        self.target.load_state_dict(self.net.state_dict())
+
+
+def recording_algorithm(monkeypatch):
+    """Make the learner's algorithm record each segment with the network's state at its start.
+
+    Returns the list it fills with ``(segment, start_state, end_state)``: the LSTM state the loss
+    starts from (None for zeros, and always for a feed-forward network), and the state that
+    replaying the segment's states s_0..s_{T-1} from it reaches (what acting reached).
+    ``segment.obs`` is a view of the learner's buffer and is overwritten by later segments.
+    """
+    import asyncrl.learner
+    from asyncrl.algos import make_algorithm
+
+    records = []
+
+    def make_recording(config):
+        algo = make_algorithm(config)
+        loss = algo.loss
+
+        def recording_loss(net, segment, target_net):
+            start = net.state
+            with torch.no_grad():
+                net(segment.obs[:-1])
+            records.append((segment, start, net.state))
+            net.state = start
+            return loss(net, segment, target_net)
+
+        algo.loss = recording_loss
+        return algo
+
+    monkeypatch.setattr(asyncrl.learner, "make_algorithm", make_recording)
+    return records

@@ -8,6 +8,7 @@ from torch import nn
 
 from asyncrl import AlgoConfig
 from asyncrl.algos import A3C, Segment, discounted_returns
+from asyncrl.algos.policies import Categorical
 
 
 def test_returns_walk_back_from_the_bootstrap_value():
@@ -18,6 +19,8 @@ def test_returns_walk_back_from_the_bootstrap_value():
 
 class FixedNet(nn.Module):
     """Logits and values as learnable tensors indexed by the observation, for exact hand maths."""
+
+    distribution = Categorical
 
     def __init__(self, logits, values):
         super().__init__()

@@ -92,7 +92,11 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
     "args, fragments",
     [
         (["--env", "CartPol-v1"], ["unknown environment", "CartPole-v1"]),
-        (["--env", "Pendulum-v1"], ["action space", "Discrete"]),
+        (["--env", "Pendulum-v1", "--algo", "one-step-q"], ["continuous actions", "Discrete", "a3c"]),
+        (["--env", "CartPole-v1", "--algo", "n-step-q", "--net", "lstm"], ["--net lstm", "a3c"]),
+        (["--env", "CartPole-v1", "--net", "gru"], ["--net", "gru", "lstm"]),
+        (["--env", "ALE/Pong-v5", "--obs-norm"], ["--obs-norm", "vector observations"]),
+        (["--env", "Blackjack-v1"], ["observation space", "not supported"]),
         (["--env", "CartPole-v1", "--gamma", "1.5"], ["--gamma", "1.5"]),
         (["--env", "CartPole-v1", "--lr", "-1"], ["--lr"]),
         (["--env", "CartPole-v1", "--workers", "0"], ["--workers"]),
@@ -183,3 +187,29 @@ def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_pa
     resumed = json.loads((run / "summary.json").read_text())
     assert resumed["status"] == "return_reached"
     assert resumed["episodes"] >= summary["episodes"] + 5 and resumed["frames"] > summary["frames"]
+
+
+@pytest.mark.parametrize(
+    "env, flags, policy",
+    [
+        ("Pendulum-v1", ["--obs-norm"], "gaussian mean"),
+        ("CartPole-v1", ["--net", "lstm"], "sampled"),
+        ("InvertedPendulum-v5", ["--net", "lstm"], "gaussian mean"),
+    ],
+)
+def test_continuous_and_lstm_runs_train_resume_and_evaluate_from_the_cli(cli, tmp_path, env, flags, policy):
+    run = tmp_path / "run"
+    first = cli("train", "--env", env, "--workers", "2", "--frames", "1500", "--run-dir", str(run), *flags)
+    assert first.returncode == 0, first.stderr
+    again = cli("train", "--run-dir", str(run), "--resume", "--frames", "3000")
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["frames"] >= 3000
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["net"]["core"] == ("lstm" if "lstm" in flags else "ff")
+
+    result = json.loads(cli("evaluate", str(run), "--episodes", "2", "--json").stdout)
+    assert result["policy"] == policy and len(result["returns"]) == 2
+    text = cli("evaluate", str(run), "--episodes", "1")
+    if policy == "gaussian mean":
+        assert "Gaussian policy's mean" in text.stdout

@@ -15,6 +15,7 @@ from asyncrl.algos.q import (
     one_step_sarsa_targets,
     sample_final_epsilon,
 )
+from conftest import RecordingShared
 
 REWARDS = torch.tensor([1.0, 0.0, 2.0])
 # Q-(s_1..s_3, .) for two actions
@@ -103,43 +104,6 @@ def test_the_target_network_runs_once_per_segment(algo, batch):
                       rewards=torch.tensor([1.0, 0.0]), terminated=False, next_action=1)
     QLearning(AlgoConfig(algo=algo)).loss(TableQ([[1.0, 2.0], [0.0, -1.0], [0.0, 0.0]]), segment, target)
     assert target.batches == [batch]
-
-
-class RecordingShared:
-    """A single learner's shared state, in-process, recording when the target network is updated."""
-
-    def __init__(self, net, target):
-        from asyncrl.optim import SharedRMSprop
-
-        self.net, self.target = net, target
-        self.optimizer = SharedRMSprop(net.parameters())
-        self.frames = 0
-        self.target_updates = []
-
-    def pull(self, params):
-        with torch.no_grad():
-            for local, shared in zip(params, self.net.parameters()):
-                local.copy_(shared)
-
-    def push(self, grads, lr):
-        self.optimizer.step(grads, lr)
-
-    def add_frames(self, n):
-        self.frames += n
-        return self.frames
-
-    def should_stop(self):
-        return False
-
-    def report(self, kind, worker, payload):
-        pass
-
-    def target_network(self):
-        return self.target
-
-    def update_target(self):
-        self.target_updates.append(self.frames)
-        self.target.load_state_dict(self.net.state_dict())
 
 
 def test_the_target_network_is_copied_only_when_the_frame_count_passes_its_interval():

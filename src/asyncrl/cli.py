@@ -136,7 +136,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        policy = {"sampled": "sampled from pi", "greedy": "greedy (argmax)"}.get(result["policy"], result["policy"])
+        names = {"sampled": "sampled from pi", "greedy": "greedy (argmax)",
+                 "gaussian mean": "the Gaussian policy's mean (no exploration noise)"}
+        policy = names.get(result["policy"], result["policy"])
         starts = f", no-op starts (up to {result['noop_max']})" if result["noop_max"] is not None else ""
         print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames")
         print(f"policy: {policy}{starts}")

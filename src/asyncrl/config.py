@@ -12,7 +12,10 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncrl.envs import ActionSpec
 
 ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
 BACKENDS = ("local",)
@@ -32,7 +35,13 @@ CLASSIC_TARGET_UPDATE = 2_000
 ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
 CLASSIC_LR = 3e-3  # A3C, tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
 CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md)
+CONTINUOUS_LR = 1e-3  # A3C with a Gaussian policy, tuned on InvertedPendulum-v5 (docs/algorithms/a3c.md)
 ATARI_MAX_GRAD_NORM = 40.0
+ATARI_LSTM_CELLS = 256
+CLASSIC_LSTM_CELLS = 128
+ENTROPY_BETA = 0.01  # the paper's, for softmax policies
+GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies
+CORES = ("ff", "lstm")
 
 
 class ConfigError(ValueError):
@@ -84,6 +93,27 @@ class NetConfig:
         default=(200,),
         metadata=_help("MLP torso widths for vector observations, comma-separated (paper: 200)"),
     )
+    core: str = field(
+        default="ff",
+        metadata={
+            **_help("ff (feed-forward) or lstm: an LSTM after the torso, A3C only (the paper's A3C LSTM)"),
+            "flag": "--net",
+        },
+    )
+    lstm_cells: int | None = field(
+        default=None,
+        metadata=_help(
+            f"LSTM cells with --net lstm (default: {ATARI_LSTM_CELLS} on Atari, as in the paper; "
+            f"{CLASSIC_LSTM_CELLS} otherwise, the paper's size for low-dimensional inputs)"
+        ),
+    )
+    obs_norm: bool = field(
+        default=False,
+        metadata=_help(
+            "standardise vector observations by running mean and variance, shared by all learners "
+            "and saved with the network (useful for MuJoCo)"
+        ),
+    )
     shared_torso: bool | None = field(
         default=None,
         metadata=_help(
@@ -120,7 +150,13 @@ class AlgoConfig:
         ),
     )
     gamma: float = field(default=0.99, metadata=_help("discount factor"))
-    entropy_beta: float = field(default=0.01, metadata=_help("A3C: entropy regularisation weight"))
+    entropy_beta: float | None = field(
+        default=None,
+        metadata=_help(
+            f"A3C: entropy regularisation weight (default: {ENTROPY_BETA:g} for discrete actions, "
+            f"{GAUSSIAN_ENTROPY_BETA:g} for continuous ones, the paper's)"
+        ),
+    )
     value_loss_coef: float = field(
         default=0.5, metadata=_help("A3C: weight of the value loss (R - V)^2")
     )
@@ -133,8 +169,8 @@ class OptimConfig:
     lr: float | None = field(
         default=None,
         metadata=_help(
-            f"initial learning rate (default: {ATARI_LR:g} on Atari; otherwise {CLASSIC_LR:g} for A3C "
-            f"and {CLASSIC_Q_LR:g} for the Q methods)"
+            f"initial learning rate (default: {ATARI_LR:g} on Atari; otherwise {CLASSIC_LR:g} for A3C, "
+            f"{CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
         ),
     )
     lr_anneal: bool = field(
@@ -253,8 +289,13 @@ def frames_per_step(env: EnvConfig) -> int:
     return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
 
 
-def resolve(config: TrainConfig) -> TrainConfig:
-    """Fill the environment-dependent defaults and validate; returns a new config."""
+def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConfig:
+    """Fill the environment-dependent defaults and validate; returns a new config.
+
+    The defaults that depend on the action space (``entropy_beta``, A3C's ``lr``) and the checks
+    of what an algorithm can handle need ``actions``, from the environment itself
+    (``envs.describe_spaces``).
+    """
     config = dataclasses.replace(
         config,
         env=dataclasses.replace(config.env),
@@ -277,10 +318,22 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if config.optim.lr is None:
         if atari:
             config.optim.lr = ATARI_LR
+        elif config.algo.algo != "a3c":
+            config.optim.lr = CLASSIC_Q_LR
         else:
-            config.optim.lr = CLASSIC_LR if config.algo.algo == "a3c" else CLASSIC_Q_LR
+            config.optim.lr = CONTINUOUS_LR if actions is not None and actions.continuous else CLASSIC_LR
     if config.optim.max_grad_norm is None:
         config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else 0.0
+    if config.net.lstm_cells is None:
+        config.net.lstm_cells = ATARI_LSTM_CELLS if atari else CLASSIC_LSTM_CELLS
+    if actions is not None:
+        if config.algo.entropy_beta is None:
+            config.algo.entropy_beta = GAUSSIAN_ENTROPY_BETA if actions.continuous else ENTROPY_BETA
+        if actions.continuous and config.algo.algo != "a3c":
+            raise ConfigError(
+                f"{config.env.env_id} has continuous actions: --algo {config.algo.algo} needs a "
+                "Discrete action space (use --algo a3c)"
+            )
     validate(config)
     return config
 
@@ -317,7 +370,13 @@ def validate(config: TrainConfig) -> None:
     _check(a.epsilon_frames is None or a.epsilon_frames >= 1, "epsilon-frames", a.epsilon_frames,
            "a positive integer")
     _check(0.0 < a.gamma <= 1.0, "gamma", a.gamma, "in (0, 1]")
-    _check(a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
+    _check(a.entropy_beta is None or a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
+    _check(n.core in CORES, "net", n.core, "one of " + ", ".join(CORES))
+    if n.obs_norm and is_atari(e.env_id):
+        raise ConfigError("--obs-norm is for vector observations; Atari frames are scaled to [0, 1] already")
+    if n.core == "lstm" and a.algo != "a3c":
+        raise ConfigError(f"--net lstm is for --algo a3c (the paper's A3C LSTM), not {a.algo}")
+    _check(n.lstm_cells is None or n.lstm_cells >= 1, "lstm-cells", n.lstm_cells, "a positive integer")
     _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
     _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")

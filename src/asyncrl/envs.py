@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import (
     AtariPreprocessing,
+    ClipAction,
     ClipReward,
     FrameStackObservation,
     RecordEpisodeStatistics,
@@ -145,21 +147,37 @@ def _make_atari(c: EnvConfig, training: bool) -> gym.Env:
 
 
 def _make_other(c: EnvConfig) -> gym.Env:
-    env = gym.make(c.env_id)
-    return RecordEpisodeStatistics(env)
+    env = RecordEpisodeStatistics(gym.make(c.env_id))
+    if isinstance(env.action_space, gym.spaces.Box):
+        # The policy's sample goes to the environment clipped to the bounds; the learner keeps
+        # the unclipped sample for its log-probability.
+        env = ClipAction(env)
+    return env
 
 
-def describe_spaces(env: gym.Env) -> tuple[tuple[int, ...], np.dtype, int]:
-    """Observation shape and dtype, and number of actions, or a ConfigError naming what is unsupported."""
+@dataclass(frozen=True)
+class ActionSpec:
+    """What the policy outputs: one of ``size`` discrete actions, or a real vector of ``size``."""
+
+    continuous: bool
+    size: int
+
+
+def describe_spaces(env: gym.Env) -> tuple[tuple[int, ...], np.dtype, ActionSpec]:
+    """Observation shape and dtype, and the actions, or a ConfigError naming what is unsupported."""
+    name = env.spec.id if env.spec else str(env)
     obs_space, act_space = env.observation_space, env.action_space
-    if not isinstance(act_space, gym.spaces.Discrete):
+    if isinstance(act_space, gym.spaces.Discrete):
+        actions = ActionSpec(continuous=False, size=int(act_space.n))
+    elif isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
+        actions = ActionSpec(continuous=True, size=int(act_space.shape[0]))
+    else:
         raise ConfigError(
-            f"{env.spec.id if env.spec else env}: action space {act_space} is not supported by a3c "
-            "yet (it needs a Discrete action space)"
+            f"{name}: action space {act_space} is not supported (Discrete, or a one-dimensional Box)"
         )
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) not in (1, 3):
         raise ConfigError(
-            f"{env.spec.id if env.spec else env}: observation space {obs_space} is not supported "
+            f"{name}: observation space {obs_space} is not supported "
             "(vector observations or stacked frames only)"
         )
-    return tuple(obs_space.shape), obs_space.dtype, int(act_space.n)
+    return tuple(obs_space.shape), obs_space.dtype, actions

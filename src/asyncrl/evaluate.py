@@ -27,7 +27,8 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
              deterministic: bool = False, epsilon: float | None = None) -> dict[str, Any]:
     """Play ``episodes`` episodes with the run's latest checkpoint; return their statistics.
 
-    A3C samples its actions from pi unless ``deterministic`` (then it takes the most probable one).
+    A3C samples its actions from pi unless ``deterministic`` (then it takes the most probable one);
+    a Gaussian policy always plays its mean.
     Q methods act greedily with probability 1 - ``epsilon`` (default: 0.05 on Atari, 0 otherwise).
     """
     if episodes < 1:
@@ -37,7 +38,7 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
     state = RunDirectory(path).load_checkpoint()
     torch.set_num_threads(1)
     env = build_env(config.env, training=False)
-    obs_shape, _, n_actions = describe_spaces(env)
+    obs_shape, _, actions = describe_spaces(env)
     seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
     torch.manual_seed(seed)
     algo = make_algorithm(config.algo)
@@ -47,15 +48,19 @@ def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None
             epsilon = ATARI_EVAL_EPSILON if is_atari(config.env.env_id) else 0.0
         algo.epsilon = epsilon
         policy = "greedy" if epsilon == 0 or deterministic else f"epsilon-greedy (epsilon={epsilon:g})"
+    elif actions.continuous:  # the Gaussian's mean: exploration noise is for training
+        deterministic = True
+        policy = "gaussian mean"
     else:
         policy = "greedy" if deterministic else "sampled"
-    net = build_network(obs_shape, n_actions, algo.head, config.net)
+    net = build_network(obs_shape, actions, algo.head, config.net)
     net.load_state_dict(state["model"])
     net.eval()
 
     returns, lengths = [], []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
+        net.reset_state()  # an LSTM carries its state through the episode, from zeros
         while True:
             action = algo.act(net, torch.as_tensor(obs).unsqueeze(0), deterministic=deterministic)
             obs, _, terminated, truncated, info = env.step(action)

@@ -33,8 +33,11 @@ STATS_INTERVAL_S = 2.0
 class SharedState(Protocol):
     """What a learner needs from its backend."""
 
-    def pull(self, params: Sequence[torch.Tensor]) -> None:
-        """Copy the shared parameters into these local ones."""
+    def pull(self, tensors: Sequence[torch.Tensor]) -> None:
+        """Copy the shared parameters, then the shared buffers, into these local ones."""
+
+    def observe(self, obs: torch.Tensor) -> None:
+        """Fold observations into the shared running statistics (networks with ``obs_norm``)."""
 
     def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
         """Apply gradients to the shared parameters (shared RMSProp, lock-free)."""
@@ -91,11 +94,12 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     torch.set_num_threads(1)  # many learners on few cores: intra-op threads would only contend
     torch.manual_seed(seed)
     env = build_env(config.env, training=True)
-    obs_shape, obs_dtype, n_actions = describe_spaces(env)
+    obs_shape, obs_dtype, action_spec = describe_spaces(env)
     algo = make_algorithm(config.algo)
     algo.setup_exploration(np.random.default_rng(seed))
-    net = build_network(obs_shape, n_actions, algo.head, config.net)
+    net = build_network(obs_shape, action_spec, algo.head, config.net)
     params = list(net.parameters())
+    pulled = params + list(net.buffers())  # buffers: the shared observation statistics, if any
     target_net = shared.target_network()
 
     t_max, total_frames = algo.segment_length, config.run.frames
@@ -112,10 +116,11 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     frames = shared.add_frames(0)
     shared.report("started", worker, {})
     while True:
-        shared.pull(params)  # theta' <- theta
+        shared.pull(pulled)  # theta' <- theta
         algo.begin_segment(frames)
+        start_state = net.state  # LSTM: the state at s_0, produced without a graph (detached)
         obs_buf[0] = torch.from_numpy(obs)
-        actions: list[int] = []
+        actions: list[int | np.ndarray] = []
         rewards: list[float] = []
         terminated = truncated = False
         for t in range(t_max):
@@ -142,12 +147,21 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 next_action = last_action
         segment = Segment(
             obs=obs_buf[: steps + 1],
-            actions=torch.tensor(actions, dtype=torch.int64),
+            # int64 indices, or the unclipped float32 samples of a continuous policy
+            actions=torch.as_tensor(np.array(actions)),
             rewards=torch.tensor(rewards, dtype=torch.float32),
             terminated=terminated,
             next_action=last_action,
         )
+        # LSTM: the loss replays the segment from the state at s_0, so backpropagation is
+        # truncated at the segment's start; the next segment goes on from the state acting
+        # reached, or from zeros after the episode's end.
+        carried = None if (terminated or truncated) else net.state
+        net.state = start_state
         loss, segment_stats = algo.loss(net, segment, target_net)
+        net.state = carried
+        if net.obs_norm is not None:
+            shared.observe(obs_buf[:steps])
         net.zero_grad(set_to_none=False)
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))

@@ -1,4 +1,5 @@
-"""Networks: a torso (the paper's Atari conv net, or an MLP for vector observations) and a head.
+"""Networks: a torso (the paper's Atari conv net, or an MLP for vector observations), optionally an
+LSTM core after it, and a head.
 
 Observations stay uint8 until here: the Atari torso scales pixels to [0, 1] as its first step.
 """
@@ -9,7 +10,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from asyncrl.algos.policies import Categorical, Gaussian
 from asyncrl.config import NetConfig
+from asyncrl.envs import ActionSpec
 
 
 class AtariTorso(nn.Module):
@@ -49,6 +52,8 @@ class MLPTorso(nn.Module):
 class ActorCriticHead(nn.Module):
     """Softmax policy logits and a linear state value, both on the shared torso features."""
 
+    distribution = Categorical
+
     def __init__(self, in_features: int, n_actions: int):
         super().__init__()
         self.policy = nn.Linear(in_features, n_actions)
@@ -63,6 +68,31 @@ class ActorCriticHead(nn.Module):
         return self.policy(features), self.value(value_in).squeeze(-1)
 
 
+class GaussianActorCriticHead(nn.Module):
+    """The paper's continuous policy: a linear mean and a softplus variance per action dimension.
+
+    The policy output is one tensor, means then variances (``Gaussian`` splits it), so the
+    actor-critic loss slices and batches it exactly like discrete logits.
+    """
+
+    distribution = Gaussian
+
+    def __init__(self, in_features: int, action_dim: int):
+        super().__init__()
+        self.mean = nn.Linear(in_features, action_dim)
+        self.var = nn.Linear(in_features, action_dim)
+        self.value = nn.Linear(in_features, 1)
+        nn.init.orthogonal_(self.mean.weight, gain=0.01)
+        nn.init.zeros_(self.mean.bias)
+
+    def forward(self, features: torch.Tensor, value_features: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        value_in = features if value_features is None else value_features
+        # A small floor keeps log(var) finite when the softplus underflows.
+        var = F.softplus(self.var(features)) + 1e-5
+        return torch.cat([self.mean(features), var], dim=-1), self.value(value_in).squeeze(-1)
+
+
 class QHead(nn.Module):
     """One linear action value per action."""
 
@@ -74,41 +104,133 @@ class QHead(nn.Module):
         return self.q(features)
 
 
-HEADS = {"actor_critic": ActorCriticHead, "q": QHead}
+class LSTMCore(nn.Module):
+    """An LSTM after the torso: the rows of a batch are consecutive steps of one episode."""
+
+    def __init__(self, in_features: int, cells: int):
+        super().__init__()
+        self.lstm = nn.LSTM(in_features, cells)
+        self.out_features = cells
+
+    def forward(self, features: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        out, state = self.lstm(features.unsqueeze(1), state)
+        return out.squeeze(1), state
+
+
+class ObsNorm(nn.Module):
+    """Standardises vector observations by a running mean and variance of all learners' observations.
+
+    The statistics are buffers: in the shared network they sit in shared memory, learners fold
+    their segments into them lock-free (``update``) and copy them with the parameters, and they
+    are saved in checkpoints, so evaluation normalises exactly as training did.
+    """
+
+    def __init__(self, size: int, clip: float = 10.0):
+        super().__init__()
+        self.clip = clip
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("mean", torch.zeros(size, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(size, dtype=torch.float64))
+
+    @torch.no_grad()
+    def update(self, batch: torch.Tensor) -> None:
+        """Merge a batch's mean and variance into the running ones (Chan et al.'s parallel formula)."""
+        batch = batch.double()
+        n = batch.shape[0]
+        total = self.count + n
+        delta = batch.mean(0) - self.mean
+        m2 = self.var * self.count + batch.var(0, unbiased=False) * n + delta.pow(2) * self.count * n / total
+        self.mean += delta * n / total
+        self.var.copy_(m2 / total)
+        self.count.copy_(total)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = (obs.double() - self.mean) / torch.sqrt(self.var + 1e-8)
+        return x.clamp(-self.clip, self.clip).float()
 
 
 class Network(nn.Module):
-    """Torso followed by a head; ``forward`` returns whatever the head returns.
+    """Torso, optional LSTM core, head; ``forward`` returns whatever the head returns.
 
     With a ``value_torso`` the actor-critic value has a network of its own (the paper's choice
     for low-dimensional inputs); otherwise policy and value share every layer below the head.
+
+    A recurrent network keeps its LSTM state in ``state`` (None: zeros, an episode's start). A
+    forward pass reads the rows of ``obs`` as consecutive steps from that state and leaves the state
+    after the last row there; whoever steps the network resets or restores it.
     """
 
-    def __init__(self, torso: nn.Module, head: nn.Module, value_torso: nn.Module | None = None):
+    def __init__(self, torso: nn.Module, head: nn.Module, value_torso: nn.Module | None = None,
+                 core: LSTMCore | None = None, value_core: LSTMCore | None = None,
+                 obs_norm: ObsNorm | None = None):
         super().__init__()
+        self.obs_norm = obs_norm
         self.torso = torso
         self.head = head
         self.value_torso = value_torso
+        self.core = core
+        self.value_core = value_core
+        self.state: tuple | None = None
+
+    @property
+    def distribution(self):
+        """The policy distribution an actor-critic head parameterises (``asyncrl.algos.policies``)."""
+        return self.head.distribution
+
+    @property
+    def recurrent(self) -> bool:
+        return self.core is not None
+
+    def reset_state(self) -> None:
+        self.state = None
 
     def forward(self, obs: torch.Tensor):
-        if self.value_torso is None:
-            return self.head(self.torso(obs))
-        return self.head(self.torso(obs), self.value_torso(obs))
+        if self.obs_norm is not None:
+            obs = self.obs_norm(obs)
+        features = self.torso(obs)
+        value_features = None if self.value_torso is None else self.value_torso(obs)
+        if self.core is not None:
+            policy_state, value_state = self.state or (None, None)
+            features, policy_state = self.core(features, policy_state)
+            if self.value_core is not None:
+                value_features, value_state = self.value_core(value_features, value_state)
+            self.state = (policy_state, value_state)
+        if value_features is None:
+            return self.head(features)
+        return self.head(features, value_features)
 
 
-def build_network(obs_shape: tuple[int, ...], n_actions: int, head: str, config: NetConfig | None = None
-                  ) -> Network:
-    """The conv torso for stacked frames (C, H, W), the MLP torso for vectors (D,)."""
+def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head: str,
+                  config: NetConfig | None = None) -> Network:
+    """The conv torso for stacked frames (C, H, W), the MLP torso for vectors (D,).
+
+    ``n_actions`` is a number of discrete actions or an ``ActionSpec``; a continuous one gets the
+    Gaussian actor-critic head. ``config.core == "lstm"`` puts an LSTM after each torso;
+    ``config.obs_norm`` standardises (vector) observations before them.
+    """
     config = config or NetConfig()
-    hidden = config.hidden
+    actions = n_actions if isinstance(n_actions, ActionSpec) else ActionSpec(False, n_actions)
     shared_torso = config.shared_torso is not False
     if len(obs_shape) == 3:
-        torso: nn.Module = AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
-        make_value_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
+        make_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
     elif len(obs_shape) == 1:
-        torso = MLPTorso(obs_shape[0], hidden)
-        make_value_torso = lambda: MLPTorso(obs_shape[0], hidden)
+        make_torso = lambda: MLPTorso(obs_shape[0], config.hidden)
     else:
         raise ValueError(f"no torso for observations of shape {obs_shape}")
-    value_torso = make_value_torso() if head == "actor_critic" and not shared_torso else None
-    return Network(torso, HEADS[head](torso.out_features, n_actions), value_torso)
+    torso = make_torso()
+    value_torso = make_torso() if head == "actor_critic" and not shared_torso else None
+    core = value_core = None
+    if config.core == "lstm":
+        core = LSTMCore(torso.out_features, config.lstm_cells or 256)
+        if value_torso is not None:
+            value_core = LSTMCore(value_torso.out_features, config.lstm_cells or 256)
+    features = core.out_features if core is not None else torso.out_features
+    if head == "q":
+        head_module: nn.Module = QHead(features, actions.size)
+    elif actions.continuous:
+        head_module = GaussianActorCriticHead(features, actions.size)
+    else:
+        head_module = ActorCriticHead(features, actions.size)
+    obs_norm = ObsNorm(obs_shape[0]) if config.obs_norm else None
+    return Network(torso, head_module, value_torso, core, value_core, obs_norm)

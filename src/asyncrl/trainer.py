@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Self
 
 from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
-from asyncrl.envs import build_env, describe_spaces
+from asyncrl.envs import ActionSpec, build_env, describe_spaces
 from asyncrl.nets import build_network
 from asyncrl.optim import SharedRMSprop
 from asyncrl.progress import ProgressReporter
@@ -31,14 +31,14 @@ def default_run_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.algo.algo}-{config.env.env_id.replace('/', '-')}-{stamp}"
 
 
-def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], int]:
+def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], ActionSpec]:
     """Make the environment once, before any process starts, so a bad id or space fails early."""
     env = build_env(config.env, training=True)
     try:
-        obs_shape, _, n_actions = describe_spaces(env)
+        obs_shape, _, actions = describe_spaces(env)
     finally:
         env.close()
-    return obs_shape, n_actions
+    return obs_shape, actions
 
 
 def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: int):
@@ -85,8 +85,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     frame counter) is the starting point; only budget and scheduling settings may differ from the
     saved config. Raises :class:`~asyncrl.config.ConfigError` for anything a person must fix.
     """
-    config = resolve(config)
-    obs_shape, n_actions = check_environment(config)
+    obs_shape, actions = check_environment(resolve(config))  # validated before anything starts
+    config = resolve(config, actions)  # now with the defaults that depend on the action space
     if config.run.run_dir is None:
         config.run.run_dir = str(default_run_dir(config))
     run = RunDirectory.prepare(config.run.run_dir, resume)
@@ -94,12 +94,13 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     from asyncrl.algos import REGISTRY
 
     algo_cls = REGISTRY[config.algo.algo]
-    net = build_network(obs_shape, n_actions, algo_cls.head, config.net)
+    net = build_network(obs_shape, actions, algo_cls.head, config.net)
     target_net = copy.deepcopy(net) if algo_cls.uses_target_network else None
     optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps)
     start_frames, episodes, wall_before = 0, 0, 0.0
     if resume:
-        bad = conflicts(read_config(run.path), config)
+        # Resolved, so that a run saved before a setting existed compares with its default.
+        bad = conflicts(resolve(read_config(run.path), actions), config)
         if bad:
             raise ConfigError("cannot resume with settings that differ from the saved run: " + "; ".join(bad))
         state = run.load_checkpoint()

@@ -1,4 +1,7 @@
-"""A3C: asynchronous advantage actor-critic (Mnih et al. 2016, Algorithm S3), feed-forward, discrete.
+"""A3C: asynchronous advantage actor-critic (Mnih et al. 2016, Algorithm S3).
+
+Feed-forward or LSTM, discrete (softmax) or continuous (Gaussian) actions: the network's head says
+which distribution its policy output parameterises (``asyncrl.algos.policies``).
 
 For a segment s_0..s_T with R = 0 if s_T is terminal else V(s_T):
     for i = T-1 .. 0:  R <- r_i + gamma R
@@ -9,23 +12,24 @@ Gradients of the segment are summed, as the paper accumulates them, and applied 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-from torch.nn import functional as F
 
 from asyncrl.algos.base import Algorithm
+from asyncrl.algos.policies import Categorical
 from asyncrl.algos.segment import Segment, discounted_returns
 from asyncrl.config import AlgoConfig
 
 
-def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
-    log_pi = F.log_softmax(logits, dim=-1).gather(1, actions.unsqueeze(1)).squeeze(1)
+def policy_gradient_loss(policy: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor,
+                         distribution=Categorical) -> torch.Tensor:
+    log_pi = distribution.log_prob(policy, actions)
     return -(log_pi * advantages.detach()).sum()
 
 
-def entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Summed entropy of the segment's softmax policies."""
-    log_p = F.log_softmax(logits, dim=-1)
-    return -(log_p.exp() * log_p).sum()
+def entropy(policy: torch.Tensor, distribution=Categorical) -> torch.Tensor:
+    """Summed entropy of the segment's policies."""
+    return distribution.entropy(policy).sum()
 
 
 def value_loss(advantages: torch.Tensor) -> torch.Tensor:
@@ -44,22 +48,24 @@ class A3C(Algorithm):
         self.value_loss_coef = config.value_loss_coef
 
     @torch.no_grad()
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int:
-        logits, _ = net(obs)
-        if deterministic:
-            return int(logits.argmax(-1))
-        return int(torch.multinomial(F.softmax(logits, dim=-1), 1))
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int | np.ndarray:
+        policy, _ = net(obs)
+        distribution = net.distribution
+        return distribution.mode(policy) if deterministic else distribution.sample(policy)
 
     def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None = None
              ) -> tuple[torch.Tensor, dict[str, float]]:
         # One batched forward over s_0..s_T: the local parameters are fixed during a segment, so
-        # this equals the values seen while acting, and s_T's value is the bootstrap.
-        logits, values = net(segment.obs)
+        # this equals the values seen while acting, and s_T's value is the bootstrap. An LSTM
+        # network starts from the state it had at s_0 (the learner restores it): backpropagation
+        # runs through the segment's steps and stops there.
+        policy, values = net(segment.obs)
+        distribution = net.distribution
         bootstrap = 0.0 if segment.terminated else values[-1].detach()
         returns = discounted_returns(segment.rewards, bootstrap, self.gamma)
         advantages = returns - values[:-1]
-        pg = policy_gradient_loss(logits[:-1], segment.actions, advantages)
-        ent = entropy(logits[:-1])
+        pg = policy_gradient_loss(policy[:-1], segment.actions, advantages, distribution)
+        ent = entropy(policy[:-1], distribution)
         vl = value_loss(advantages)
         total = pg - self.entropy_beta * ent + self.value_loss_coef * vl
         n = len(segment)

@@ -34,7 +34,10 @@ class LocalShared:
                  square_avg: list[torch.Tensor], config: TrainConfig, frame_counts: torch.Tensor,
                  stop_flag: torch.Tensor, events, parent_pid: int):
         self.slot = worker + 1
+        self.shared_net = shared_net
         self.shared_params = list(shared_net.parameters())
+        # Parameters, then buffers (the observation statistics, when the network normalises).
+        self.shared_tensors = self.shared_params + list(shared_net.buffers())
         self.target_net = target_net
         self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps,
                                        square_avg=square_avg)
@@ -44,9 +47,12 @@ class LocalShared:
         self.parent_pid = parent_pid
 
     @torch.no_grad()
-    def pull(self, params: Sequence[torch.Tensor]) -> None:
-        for local, shared in zip(params, self.shared_params, strict=True):
+    def pull(self, tensors: Sequence[torch.Tensor]) -> None:
+        for local, shared in zip(tensors, self.shared_tensors, strict=True):
             local.copy_(shared)
+
+    def observe(self, obs: torch.Tensor) -> None:
+        self.shared_net.obs_norm.update(obs)  # in place, in shared memory, lock-free
 
     def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
         self.optimizer.step(grads, lr)
@@ -56,7 +62,8 @@ class LocalShared:
 
     @torch.no_grad()
     def update_target(self) -> None:
-        for target, shared in zip(self.target_net.parameters(), self.shared_params, strict=True):
+        target_tensors = list(self.target_net.parameters()) + list(self.target_net.buffers())
+        for target, shared in zip(target_tensors, self.shared_tensors, strict=True):
             target.copy_(shared)
 
     def add_frames(self, n: int) -> int:

@@ -29,7 +29,7 @@ def episode_returns(run_dir):
     [
         ("CartPole-v1", NetConfig(), 300_000, THRESHOLD),  # A3C FF
         ("CartPole-v1", NetConfig(core="lstm"), 80_000, THRESHOLD),  # A3C LSTM
-        ("InvertedPendulum-v5", NetConfig(obs_norm=True), 150_000, 800),  # continuous A3C
+        ("InvertedPendulum-v5", NetConfig(obs_norm=True), 300_000, 800),  # continuous A3C
     ],
     ids=["ff-cartpole", "lstm-cartpole", "gaussian-inverted-pendulum"],
 )

@@ -213,3 +213,15 @@ def test_continuous_and_lstm_runs_train_resume_and_evaluate_from_the_cli(cli, tm
     text = cli("evaluate", str(run), "--episodes", "1")
     if policy == "gaussian mean":
         assert "Gaussian policy's mean" in text.stdout
+
+
+@pytest.mark.parametrize("env", ["HalfCheetah-v5", "Hopper-v5"])
+def test_mujoco_locomotion_tasks_train_from_the_cli(cli, tmp_path, env):
+    run = tmp_path / "run"
+    result = cli("train", "--algo", "a3c", "--env", env, "--workers", "2", "--frames", "3000", "--obs-norm",
+                 "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["episodes"] >= 1
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["algo"]["entropy_beta"] == 1e-4 and saved["optim"]["lr"] == 1e-3

@@ -33,8 +33,8 @@ class Algorithm(ABC):
         """Called before each segment with the global frame count."""
 
     @abstractmethod
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int:
-        """The action for a batch of one observation (no gradient)."""
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int | np.ndarray:
+        """The action for a batch of one observation (no gradient): an index, or a real vector."""
 
     @abstractmethod
     def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None

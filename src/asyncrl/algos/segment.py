@@ -17,7 +17,7 @@ class Segment:
     """
 
     obs: torch.Tensor  # (T + 1, *obs_shape), dtype as the environment gives it (uint8 for Atari)
-    actions: torch.Tensor  # (T,) int64
+    actions: torch.Tensor  # (T,) int64 indices, or (T, d) float32 samples of a continuous policy
     rewards: torch.Tensor  # (T,) float32
     terminated: bool
     next_action: int | None = None

@@ -36,9 +36,11 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--points", type=int, default=10)
     args = parser.parse_args()
-    summary = json.loads((args.run_dir / "summary.json").read_text())
-    print(f"{summary['algo']} on {summary['env']}, {summary['workers']} workers: {summary['frames']:,} "
-          f"frames in {summary['wall_seconds']:.0f} s ({summary['frames_per_second']:,.0f} frames/s)\n")
+    summary_file = args.run_dir / "summary.json"
+    if summary_file.exists():  # absent while the run is still going
+        summary = json.loads(summary_file.read_text())
+        print(f"{summary['algo']} on {summary['env']}, {summary['workers']} workers: {summary['frames']:,} "
+              f"frames in {summary['wall_seconds']:.0f} s ({summary['frames_per_second']:,.0f} frames/s)\n")
     print("| frames | wall-clock | episodes in slice | mean return |")
     print("|---|---|---|---|")
     for p in curve(args.run_dir, args.points):

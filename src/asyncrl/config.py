@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from asyncrl.envs import ActionSpec
 
 ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
-BACKENDS = ("local",)
+BACKENDS = ("local", "ray")
 
 # Atari defaults that differ from the small-task ones (see resolve()).
 ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
@@ -229,7 +229,16 @@ class RunConfig:
     run_dir: str | None = field(
         default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
     )
-    backend: str = field(default="local", metadata=_help("where learners run: " + ", ".join(BACKENDS)))
+    backend: str = field(
+        default="local",
+        metadata=_help("where learners run: local (processes on this machine) or ray (actors on a Ray "
+                       "cluster; pip install 'asyncrl[ray]')"),
+    )
+    address: str | None = field(
+        default=None,
+        metadata=_help("--backend ray: the cluster to join, 'auto' or host:port (default: start a "
+                       "Ray instance on this machine)"),
+    )
     checkpoint_interval: float = field(
         default=300.0, metadata=_help("seconds between checkpoints")
     )
@@ -281,6 +290,7 @@ RESUMABLE = {
     ("run", "log_interval"),
     ("run", "run_dir"),
     ("run", "backend"),
+    ("run", "address"),
 }
 
 
@@ -357,6 +367,8 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError("--env is required (a Gymnasium id such as ALE/Pong-v5 or CartPole-v1)")
     _check(a.algo in ALGORITHMS, "algo", a.algo, "one of " + ", ".join(ALGORITHMS))
     _check(r.backend in BACKENDS, "backend", r.backend, "one of " + ", ".join(BACKENDS))
+    if r.address is not None and r.backend != "ray":
+        raise ConfigError("--address names a Ray cluster: use it with --backend ray")
     _check(e.frameskip >= 1, "frameskip", e.frameskip, "a positive integer")
     _check(e.action_repeat >= 1, "action-repeat", e.action_repeat, "a positive integer")
     if e.frameskip > 1 and e.action_repeat > 1:

@@ -51,7 +51,7 @@ class SharedState(Protocol):
         """The shared target network theta- (read-only for learners), if the algorithm uses one."""
 
     def update_target(self) -> None:
-        """Copy theta into theta-."""
+        """Copy theta into theta- (a backend whose server keeps T itself may do this there instead)."""
 
     def report(self, kind: str, worker: int, payload: dict) -> None:
         """Send an event ('started', 'episode' or 'stats') to the process that records the run."""

@@ -41,12 +41,30 @@ def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], ActionSpec]
     return obs_shape, actions
 
 
-def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: int):
+def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: int, obs_shape, actions,
+                 head):
     if config.run.backend == "local":
         from asyncrl.backends.local import LocalBackend
 
         return LocalBackend(config, net, target_net, optimizer, start_frames)
+    if config.run.backend == "ray":
+        from asyncrl.backends.ray_cluster import RayBackend
+
+        return RayBackend(config, net, target_net, optimizer, start_frames, obs_shape, actions, head)
     raise ConfigError(f"unknown backend {config.run.backend!r}")
+
+
+def _connect_ray(config: TrainConfig) -> None:
+    """Join (or start) the Ray cluster first: its CPU count is the default --workers off Atari."""
+    from asyncrl.backends.ray_cluster import connect
+    from asyncrl.config import ATARI_WORKERS, is_atari
+
+    cpus = connect(config.run.address, config.run.workers)
+    if config.run.workers is None:
+        config.run.workers = ATARI_WORKERS if is_atari(config.env.env_id) else cpus
+    if config.run.workers > cpus:
+        raise ConfigError(f"--workers {config.run.workers} needs one CPU per learner; the Ray cluster at "
+                          f"{config.run.address} has {cpus}")
 
 
 def _describe_exit(worker: int, code: int) -> str:
@@ -86,6 +104,19 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     saved config. Raises :class:`~asyncrl.config.ConfigError` for anything a person must fix.
     """
     obs_shape, actions = check_environment(resolve(config))  # validated before anything starts
+    if config.run.backend == "ray":
+        config = copy.deepcopy(config)
+        _connect_ray(config)
+    try:
+        return _train(config, obs_shape, actions, resume, progress)
+    finally:
+        if config.run.backend == "ray":
+            from asyncrl.backends.ray_cluster import disconnect
+
+            disconnect()
+
+
+def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool) -> Path:
     config = resolve(config, actions)  # now with the defaults that depend on the action space
     if config.run.run_dir is None:
         config.run.run_dir = str(default_run_dir(config))
@@ -117,8 +148,12 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     run.write_config(config)
     run.open_logs()
     try:
-        backend = make_backend(config, net, target_net, optimizer, start_frames)
-        return _record(config, run, backend, start_frames, episodes, wall_before, progress)
+        backend = make_backend(config, net, target_net, optimizer, start_frames, obs_shape, actions,
+                               algo_cls.head)
+        try:
+            return _record(config, run, backend, start_frames, episodes, wall_before, progress)
+        finally:
+            backend.close()
     finally:
         run.close()
 
@@ -135,6 +170,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     started_workers: set[int] = set()
     all_started: tuple[float, int] | None = None  # (time, frames) once every learner runs
     nonfinite = 0
+    restarts: list[str] = []
     status = "completed"
     failure = ""
 
@@ -162,12 +198,19 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 if epsilon is not None:
                     scalars[f"charts/epsilon/learner_{worker}"] = epsilon
                 run.log_scalars(backend.frames(), scalars)
+            elif kind == "restarted":
+                restarts.append(payload["cause"])
+                reporter.message(f"learner {worker} died ({payload['cause']}); restarted it")
             elif kind == "error":
                 failure = f"learner {worker} failed: {payload['message']}"
+            elif kind == "backend_error":
+                failure = payload["message"]
 
     def checkpoint() -> None:
-        run.save_checkpoint({**backend.snapshot(), "episodes": episodes, "wall_seconds": wall(),
-                             "config": config.to_dict()})
+        state = backend.snapshot()
+        if state is None:  # the shared state is gone (a lost parameter server): keep the last checkpoint
+            return
+        run.save_checkpoint({**state, "episodes": episodes, "wall_seconds": wall(), "config": config.to_dict()})
 
     reporter = ProgressReporter(total, config.run.log_interval, enabled=show_progress)
     with _StopSignals() as signals, reporter:
@@ -225,6 +268,10 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             "episodes": episodes,
             "mean_return_last_100": (sum(returns) / len(returns)) if returns else None,
             "nonfinite_updates_skipped": nonfinite,
+            "learner_restarts": len(restarts),
+            "learner_restart_causes": restarts[-10:],
+            "backend": config.run.backend,
+            **backend.stats(),
         }
         if failure:
             summary["error"] = failure

@@ -159,6 +159,12 @@ class LocalBackend:
             state["target_model"] = {k: v.clone() for k, v in self.target_net.state_dict().items()}
         return state
 
+    def stats(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        """Nothing outlives ``shutdown`` here."""
+
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
         """Stop every learner, returning the events still queued; no process outlives this call."""
         self.request_stop()

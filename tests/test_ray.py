@@ -1,0 +1,249 @@
+"""The Ray backend on a real two-node cluster.
+
+A module fixture starts a Ray head and a second Ray node as separate processes on loopback
+(``ray start --head`` and ``ray start --address``), one CPU each, so the two learners of a run land
+on different nodes; every process it starts is stopped at the end. The runs drive the CLI as a
+user would.
+"""
+
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_one_line_error
+
+pytest.importorskip("ray")
+
+RAY = str(Path(sys.executable).with_name("ray"))
+THRESHOLD, WINDOW = 195, 20
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _active_nodes(address: str, env: dict) -> int:
+    out = subprocess.run([RAY, "status", "--address", address], capture_output=True, text=True,
+                         timeout=60, check=False, env=env).stdout
+    active = out.split("Active:", 1)[-1].split("Pending:", 1)[0] if "Active:" in out else ""
+    return sum(1 for line in active.splitlines() if line.strip().startswith("1 node_"))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a ``ray start --block`` node and everything it started (its own process group)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+@dataclass
+class Cluster:
+    address: str
+    env: dict  # what a process needs to join it: Ray's token authentication, like a real cluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A running two-node Ray cluster."""
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths live under it
+    common = ["--block", "--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats",
+              "--object-store-memory=100000000"]
+    logs = open(Path(temp_dir) / "nodes.log", "w")  # noqa: SIM115 (open for the fixture's lifetime)
+    nodes = [subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
+                               f"--temp-dir={temp_dir}", *common],
+                              stdout=logs, stderr=subprocess.STDOUT, start_new_session=True, env=env)]
+    try:
+        deadline = time.monotonic() + 90
+        while _active_nodes(address, env) < 1:
+            assert time.monotonic() < deadline and nodes[0].poll() is None, "the Ray head did not start"
+            time.sleep(1)
+        nodes.append(subprocess.Popen([RAY, "start", f"--address={address}", *common],
+                                      stdout=logs, stderr=subprocess.STDOUT, start_new_session=True, env=env))
+        while _active_nodes(address, env) < 2:
+            assert time.monotonic() < deadline and nodes[1].poll() is None, "the second Ray node did not join"
+            time.sleep(1)
+        yield Cluster(address, env)
+    finally:
+        for node in reversed(nodes):
+            _stop(node)
+        logs.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _train(cluster, run_dir, *args):
+    cmd = [sys.executable, "-m", "asyncrl", "train", "--backend", "ray", "--address", cluster.address,
+           "--workers", "2", "--run-dir", str(run_dir), "--log-interval", "5", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env)
+
+
+def _finish(proc, timeout):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"training did not finish in {timeout}s:\n{out[-2000:]}\n{err[-2000:]}")
+    assert proc.returncode == 0, (out[-2000:], err[-3000:])
+    return out, err
+
+
+def _returns(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return [float(row["return"]) for row in csv.DictReader(f)]
+
+
+def _actor_pids(name: str) -> list[int]:
+    """Ray names an actor's process after it: ray::Learner, ray::ParameterServer."""
+    out = subprocess.run(["pgrep", "-f", f"ray::{name}"], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _learner_pids() -> list[int]:
+    return _actor_pids("Learner")
+
+
+def _wait_for_episodes(proc, run_dir, episodes: int, timeout: float = 120) -> None:
+    metrics = run_dir / "metrics.csv"
+    deadline = time.monotonic() + timeout
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) > episodes):
+        assert time.monotonic() < deadline and proc.poll() is None, "training did not get going"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a3c_learns_cartpole_on_two_nodes_and_survives_a_killed_learner(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "300k",
+                  "--seed", "1", "--stop-at-return", str(THRESHOLD))
+    try:
+        _wait_for_episodes(proc, run_dir, 10)
+        deadline = time.monotonic() + 60
+        while len(pids := _learner_pids()) < 2:  # the second may still be starting on its node
+            assert time.monotonic() < deadline and proc.poll() is None, pids
+            time.sleep(0.5)
+        os.kill(pids[0], signal.SIGKILL)
+    except BaseException:
+        proc.kill()
+        raise
+    out, err = _finish(proc, timeout=480)
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["backend"] == "ray"
+    assert summary["learner_nodes"] == 2, summary
+    assert summary["learner_restarts"] >= 1, summary
+    assert "died" in err + out and "restarted" in err + out
+    assert summary["status"] == "return_reached", summary
+    returns = _returns(run_dir)
+    means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
+    assert max(means) >= THRESHOLD
+    assert summary["bytes_to_server_per_learner_per_second"] > 0
+    assert not _learner_pids(), "learner actors outlived the run"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_one_step_q_learns_cartpole_on_two_nodes(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    _finish(_train(cluster, run_dir, "--algo", "one-step-q", "--env", "CartPole-v1", "--frames", "300k",
+                   "--seed", "2", "--stop-at-return", str(THRESHOLD)), timeout=540)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "return_reached", summary
+    assert summary["learner_nodes"] == 2, summary
+
+
+@pytest.mark.timeout(300)
+def test_a_ray_run_resumes_from_its_checkpoint_on_the_cluster(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    _finish(_train(cluster, run_dir, "--algo", "n-step-q", "--env", "CartPole-v1", "--frames", "20k"),
+            timeout=240)
+    first = json.loads((run_dir / "summary.json").read_text())
+    assert first["status"] == "completed" and first["frames"] >= 20_000
+    _finish(_train(cluster, run_dir, "--resume", "--frames", "40k"), timeout=240)
+    second = json.loads((run_dir / "summary.json").read_text())
+    assert second["status"] == "completed"
+    assert second["frames"] >= 40_000
+    assert second["episodes"] > first["episodes"]
+    assert json.loads((run_dir / "config.json").read_text())["run"]["address"] == cluster.address
+
+
+@pytest.mark.timeout(300)
+def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path):
+    import torch
+
+    run_dir = tmp_path / "run"
+    proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "5M",
+                  "--checkpoint-interval", "2")
+    try:
+        _wait_for_episodes(proc, run_dir, 5)
+        deadline = time.monotonic() + 60
+        while not (run_dir / "checkpoint.pt").exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "no checkpoint was written"
+            time.sleep(0.5)
+        time.sleep(1)
+        (server,) = _actor_pids("ParameterServer")
+        os.kill(server, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, (out[-2000:], err[-2000:])
+    assert "the parameter server was lost" in err and "--resume" in err, err[-2000:]
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    saved = torch.load(run_dir / "checkpoint.pt", weights_only=False)["frames"]
+    assert saved > 0
+    assert not _learner_pids(), "learner actors outlived the run"
+
+    _finish(_train(cluster, run_dir, "--resume", "--frames", str(saved + 10_000)), timeout=240)
+    resumed = json.loads((run_dir / "summary.json").read_text())
+    assert resumed["status"] == "completed"
+    assert resumed["frames"] >= saved + 10_000
+
+
+def test_an_address_where_no_cluster_answers_is_a_clear_error(cli):
+    result = cli("train", "--env", "CartPole-v1", "--backend", "ray", "--address", f"127.0.0.1:{_free_port()}")
+    assert_one_line_error(result, "no Ray cluster answers at --address")
+
+
+def test_address_without_the_ray_backend_is_a_clear_error(cli):
+    result = cli("train", "--env", "CartPole-v1", "--address", "auto")
+    assert_one_line_error(result, "--address", "--backend ray")
+
+
+def test_the_local_backend_never_imports_ray(tmp_path):
+    code = ("import sys, asyncrl\n"
+            "from asyncrl import EnvConfig, RunConfig, TrainConfig\n"
+            "if __name__ == '__main__':\n"
+            "    asyncrl.train(TrainConfig(env=EnvConfig(env_id='CartPole-v1'), run=RunConfig(workers=1, "
+            f"frames=500, run_dir={str(tmp_path / 'run')!r})), progress=False)\n"
+            "    assert 'ray' not in sys.modules, 'ray was imported'\n")
+    script = tmp_path / "local_run.py"
+    script.write_text(code)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -9,6 +9,7 @@ affects every cell alike, and the median is reported.
     python bench/throughput.py --env ALE/Pong-v5 --workers 1 2 4 8 16 --seconds 60 --repeats 3
     python bench/throughput.py --algo a3c one-step-q one-step-sarsa n-step-q --workers 2 4 --repeats 3
     python bench/throughput.py --algo a3c "a3c --net lstm" --workers 2
+    python bench/throughput.py --algo a3c "a3c --backend ray" --workers 2   # local against Ray
 
 Each ``--algo`` entry is a method, optionally followed by more `asyncrl train` flags for that entry.
 """
@@ -38,9 +39,14 @@ def measure(env: str, entry: str, workers: int, seconds: float, extra: list[str]
         subprocess.run(cmd, check=True)
         total = time.monotonic() - started
         summary = json.loads((run_dir / "summary.json").read_text())
-    return {"workers": workers, "steady_fps": summary["steady_frames_per_second"],
-            "overall_fps": summary["frames_per_second"], "frames": summary["frames"],
-            "process_seconds": round(total, 1)}
+    result = {"workers": workers, "steady_fps": summary["steady_frames_per_second"],
+              "overall_fps": summary["frames_per_second"], "frames": summary["frames"],
+              "process_seconds": round(total, 1)}
+    for key in ("bytes_to_server_per_learner_per_second", "bytes_from_server_per_learner_per_second",
+                "updates_per_learner_per_second", "server_seconds_per_update"):
+        if key in summary:  # the Ray backend's traffic to and from its parameter server, and its cost
+            result[key] = summary[key]
+    return result
 
 
 def machine() -> str:
@@ -73,15 +79,25 @@ def main() -> None:
         for algo, workers in cells:
             result = measure(args.env, algo, workers, args.seconds, args.extra)
             runs[algo, workers].append(result)
+            traffic = ""
+            if "bytes_to_server_per_learner_per_second" in result:
+                traffic = (f", {result['bytes_to_server_per_learner_per_second'] / 1e6:,.1f} MB/s up and "
+                           f"{result['bytes_from_server_per_learner_per_second'] / 1e6:,.1f} MB/s down per learner")
             print(f"repeat {repeat + 1}/{args.repeats}  {algo:<16} workers {workers:>2}: "
-                  f"{result['steady_fps']:,.0f} frames/s", flush=True)
+                  f"{result['steady_fps']:,.0f} frames/s{traffic}", flush=True)
 
     print(f"\n{args.env}, {args.seconds:g} s runs, median of {args.repeats}; {machine()}\n")
-    print("| method | workers | frames/s (median) | runs |")
-    print("|---|---|---|---|")
+    print("| method | workers | frames/s (median) | runs | MB/s per learner to / from the server (median) |")
+    print("|---|---|---|---|---|")
     for (algo, workers), results in runs.items():
         fps = [r["steady_fps"] for r in results]
-        print(f"| {algo} | {workers} | {statistics.median(fps):,.0f} | {', '.join(f'{x:,.0f}' for x in fps)} |")
+        traffic = "n/a (shared memory)"
+        if "bytes_to_server_per_learner_per_second" in results[0]:
+            up = statistics.median(r["bytes_to_server_per_learner_per_second"] for r in results) / 1e6
+            down = statistics.median(r["bytes_from_server_per_learner_per_second"] for r in results) / 1e6
+            traffic = f"{up:,.1f} / {down:,.1f}"
+        print(f"| {algo} | {workers} | {statistics.median(fps):,.0f} | {', '.join(f'{x:,.0f}' for x in fps)} "
+              f"| {traffic} |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         records = [{"algo": algo, **r} for (algo, _), results in runs.items() for r in results]

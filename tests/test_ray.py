@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import assert_one_line_error
 
@@ -192,20 +193,24 @@ def test_a_ray_run_resumes_from_its_checkpoint_on_the_cluster(cluster, tmp_path)
     assert json.loads((run_dir / "config.json").read_text())["run"]["address"] == cluster.address
 
 
+def _checkpoint_frames(run_dir) -> int:
+    try:
+        return torch.load(run_dir / "checkpoint.pt", weights_only=True)["frames"]
+    except (OSError, RuntimeError, EOFError, KeyError):  # not there yet, or replaced while read
+        return 0
+
+
 @pytest.mark.timeout(300)
 def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path):
-    import torch
-
     run_dir = tmp_path / "run"
     proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "5M",
                   "--checkpoint-interval", "2")
     try:
         _wait_for_episodes(proc, run_dir, 5)
         deadline = time.monotonic() + 60
-        while not (run_dir / "checkpoint.pt").exists():
-            assert time.monotonic() < deadline and proc.poll() is None, "no checkpoint was written"
+        while _checkpoint_frames(run_dir) == 0:  # the first checkpoints may predate any training
+            assert time.monotonic() < deadline and proc.poll() is None, "no checkpoint with frames was written"
             time.sleep(0.5)
-        time.sleep(1)
         (server,) = _actor_pids("ParameterServer")
         os.kill(server, signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
@@ -216,7 +221,7 @@ def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_che
     assert "Traceback" not in err
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed"
-    saved = torch.load(run_dir / "checkpoint.pt", weights_only=False)["frames"]
+    saved = _checkpoint_frames(run_dir)
     assert saved > 0
     assert not _learner_pids(), "learner actors outlived the run"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,17 @@ def is_ale_id(env_id: str) -> bool:
 
 
 def check_env_id(env_id: str) -> None:
-    """Raise ConfigError for an id Gymnasium does not know, suggesting close matches."""
+    """Raise ConfigError for an id Gymnasium does not know, suggesting close matches.
+
+    ``module:EnvId-v0`` (Gymnasium's own syntax) imports ``module`` first, so environments that
+    register themselves on import can be trained without changing asyncrl.
+    """
+    if ":" in env_id:
+        module, _, env_id = env_id.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import {module!r} for environment {env_id!r}: {exc}") from None
     if is_ale_id(env_id):
         _register_ale()
     if env_id in gym.registry:

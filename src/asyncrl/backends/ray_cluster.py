@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from asyncrl.backends import RestartBudget
 from asyncrl.config import ConfigError, TrainConfig
 from asyncrl.learner import learner_seed, run_learner
 from asyncrl.nets import Network, build_network
@@ -44,8 +45,6 @@ try:
 except ImportError:  # reported by connect(), the first thing a Ray run calls
     ray = None
 
-# Learners that keep dying are a bug or a broken machine, not bad luck: stop instead of looping.
-MAX_RESTARTS_PER_MINUTE = 5
 NAMESPACE = "asyncrl"
 
 
@@ -340,7 +339,7 @@ class RayBackend:
         self.learners: dict[int, tuple] = {}  # worker -> (actor, run ref)
         self.finished: set[int] = set()
         self.nodes: dict[int, str] = {}
-        self.restarts: deque[float] = deque()
+        self.restarts = RestartBudget()
         self.failure: str | None = None
         self.server_lost = False
         self.failure_reported = False
@@ -408,13 +407,8 @@ class RayBackend:
         return out
 
     def _restart(self, worker: int, cause: str) -> tuple[str, int, dict]:
-        now = time.monotonic()
-        self.restarts.append(now)
-        while now - self.restarts[0] > 60:
-            self.restarts.popleft()
-        if len(self.restarts) > MAX_RESTARTS_PER_MINUTE:
-            self.failure = (f"{cause}; more than {MAX_RESTARTS_PER_MINUTE} learner restarts within a "
-                            "minute, so the run stops")
+        if not self.restarts.allow():
+            self.failure = self.restarts.exhausted_message(cause)
             self.finished.add(worker)
             return ("error", worker, {"message": self.failure})
         self._launch(worker)

@@ -38,14 +38,24 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
         assert fragment in lines[0], lines[0]
 
 
+def communicate_within(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """(stdout, stderr) of a process that must end within ``timeout``; killed and failed otherwise."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the process did not finish in {timeout}s:\n{out[-2000:]}\n{err[-2000:]}")
+
+
 @contextlib.contextmanager
-def long_training(run_dir, episodes: int = 5, timeout: float = 120):
+def long_training(run_dir, episodes: int = 5, timeout: float = 120, extra: tuple[str, ...] = ()):
     """A CartPole run with a budget it will not reach, yielded once it has finished some episodes.
 
     The process is killed on the way out if the test has not ended it.
     """
     proc = subprocess.Popen([sys.executable, "-m", "asyncrl", "train", "--env", "CartPole-v1",
-                             "--workers", "2", "--frames", "50M", "--run-dir", str(run_dir)],
+                             "--workers", "2", "--frames", "50M", "--run-dir", str(run_dir), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         metrics = run_dir / "metrics.csv"

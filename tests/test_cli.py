@@ -4,7 +4,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
 
 import pytest
 import torch
@@ -69,7 +68,7 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
     assert_one_line_error(again, "not empty")
 
     conflict = cli("train", "--run-dir", str(run), "--resume", "--gamma", "0.9")
-    assert_one_line_error(conflict, "--gamma")
+    assert_one_line_error(conflict, "--gamma", "saved 0.99", "requested 0.9")
 
     second = cli("train", "--run-dir", str(run), "--resume", "--frames", "6000")
     assert second.returncode == 0, second.stderr
@@ -92,6 +91,7 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
     "args, fragments",
     [
         (["--env", "CartPol-v1"], ["unknown environment", "CartPole-v1"]),
+        (["--env", "no_such_module:Thing-v0"], ["cannot import", "no_such_module"]),
         (["--env", "Pendulum-v1", "--algo", "one-step-q"], ["continuous actions", "Discrete", "a3c"]),
         (["--env", "CartPole-v1", "--algo", "n-step-q", "--net", "lstm"], ["--net lstm", "a3c"]),
         (["--env", "CartPole-v1", "--net", "gru"], ["--net", "gru", "lstm"]),
@@ -127,29 +127,15 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
         assert f"default: {default}" in result.stdout, flag
 
 
-def test_interrupt_stops_cleanly_with_a_final_checkpoint_and_summary(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_stops_cleanly_with_a_final_checkpoint_and_summary(tmp_path, sig):
     run = tmp_path / "interrupted"
     with long_training(run) as proc:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and 0 < summary["frames"] < 50_000_000
-    assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]
-
-
-def test_a_killed_learner_stops_the_run_with_a_final_checkpoint_and_a_clear_error(tmp_path):
-    run = tmp_path / "killed"
-    with long_training(run) as proc:
-        learners = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"],
-                                  capture_output=True, text=True, check=False).stdout.split()
-        assert learners, "no learner processes found"
-        os.kill(int(learners[0]), signal.SIGKILL)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert "killed by SIGKILL" in err and "Traceback" not in err
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"] == "failed" and "killed by SIGKILL" in summary["error"]
     assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]
 
 

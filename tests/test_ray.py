@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, communicate_within
 
 pytest.importorskip("ray")
 
@@ -103,12 +103,7 @@ def _train(cluster, run_dir, *args):
 
 
 def _finish(proc, timeout):
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"training did not finish in {timeout}s:\n{out[-2000:]}\n{err[-2000:]}")
+    out, err = communicate_within(proc, timeout)
     assert proc.returncode == 0, (out[-2000:], err[-3000:])
     return out, err
 

@@ -6,6 +6,7 @@
     checkpoint.pt        latest checkpoint: parameters, optimiser statistics, frame counter
     checkpoint.prev.pt   the one before it, kept in case the latest is damaged
     summary.json         written when training ends
+    events.log           one line per fault the run survived (a learner restarted), with its cause
 
 A run directory is never overwritten: opening a non-empty one requires ``resume``.
 """
@@ -17,6 +18,7 @@ import json
 import os
 import warnings
 from collections import deque
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from asyncrl.config import ConfigError, TrainConfig
 
 TOOL = "asyncrl"
 CHECKPOINT_FORMAT = 1
-CONFIG, METRICS, SUMMARY = "config.json", "metrics.csv", "summary.json"
+CONFIG, METRICS, SUMMARY, EVENTS = "config.json", "metrics.csv", "summary.json", "events.log"
 CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint.prev.pt"
 METRICS_FIELDS = ("frames", "wall_seconds", "worker", "return", "length")
 
@@ -123,6 +125,12 @@ class RunDirectory:
         self._metrics_file.flush()
         self._tb.add_scalar("charts/episodic_return", ret, frames)
         self._tb.add_scalar("charts/episodic_length", length, frames)
+
+    def log_event(self, text: str) -> None:
+        """A line in events.log: what happened to the run (learner restarts, faults), with the time."""
+        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+        with open(self.path / EVENTS, "a") as f:
+            f.write(f"{stamp} {text}\n")
 
     def log_scalars(self, frames: int, scalars: dict[str, float]) -> None:
         for name, value in scalars.items():

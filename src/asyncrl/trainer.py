@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -65,12 +66,6 @@ def _connect_ray(config: TrainConfig) -> None:
     if config.run.workers > cpus:
         raise ConfigError(f"--workers {config.run.workers} needs one CPU per learner; the Ray cluster at "
                           f"{config.run.address} has {cpus}")
-
-
-def _describe_exit(worker: int, code: int) -> str:
-    if code < 0:
-        return f"learner {worker} was killed by {signal.Signals(-code).name}"
-    return f"learner {worker} exited with code {code}"
 
 
 class _StopSignals:
@@ -200,7 +195,9 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 run.log_scalars(backend.frames(), scalars)
             elif kind == "restarted":
                 restarts.append(payload["cause"])
-                reporter.message(f"learner {worker} died ({payload['cause']}); restarted it")
+                note = f"learner {worker} died ({payload['cause']}); restarted it with a fresh environment"
+                run.log_event(note)
+                print(f"asyncrl train: {note}", file=sys.stderr, flush=True)
             elif kind == "error":
                 failure = f"learner {worker} failed: {payload['message']}"
             elif kind == "backend_error":
@@ -226,9 +223,8 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 fps = (frames - samples[0][1]) / dt if dt > 0 else 0.0
                 mean = sum(returns) / len(returns) if returns else None
                 reporter.update(frames, fps, episodes, mean, wall())
-                if failure or backend.failed():
+                if failure:
                     status = "failed"
-                    failure = failure or "; ".join(_describe_exit(w, code) for w, code in backend.failed())
                     break
                 if frames >= total or not backend.running():
                     break

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 import torch.multiprocessing as mp
 
+from asyncrl.backends import RestartBudget
 from asyncrl.config import TrainConfig
 from asyncrl.learner import learner_seed, run_learner
 from asyncrl.nets import Network
@@ -78,6 +79,12 @@ class LocalShared:
         self.events.put((kind, worker, payload))
 
 
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
 def _learner_main(worker, config, shared_net, target_net, square_avg, frame_counts, stop_flag, events,
                   parent_pid, seed):
     # Ctrl-C reaches the whole process group; the trainer decides when learners stop.
@@ -109,25 +116,30 @@ class LocalBackend:
         self.events = self.ctx.Queue()
         self.start_frames = start_frames
         self.processes: list = []
+        self.restarts = RestartBudget()
+        self.gave_up: set[int] = set()  # learners not restarted: the restart budget ran out
+        self.causes: dict[int, str] = {}  # worker -> the exception it reported before exiting
+
+    def _launch(self, worker: int) -> mp.Process:
+        # A restarted learner gets a fresh environment and a fresh seed (from T at its start).
+        seed = learner_seed(self.config.run.seed, worker, self.frames())
+        p = self.ctx.Process(
+            target=_learner_main,
+            args=(worker, self.config, self.net, self.target_net, self.optimizer.square_avg,
+                  self.frame_counts, self.stop_flag, self.events, os.getpid(), seed),
+            name=f"asyncrl-learner-{worker}",
+            daemon=True,
+        )
+        p.start()
+        return p
 
     def start(self) -> None:
-        for worker in range(self.config.run.workers):
-            seed = learner_seed(self.config.run.seed, worker, self.start_frames)
-            p = self.ctx.Process(
-                target=_learner_main,
-                args=(worker, self.config, self.net, self.target_net, self.optimizer.square_avg,
-                      self.frame_counts, self.stop_flag, self.events, os.getpid(), seed),
-                name=f"asyncrl-learner-{worker}",
-                daemon=True,
-            )
-            p.start()
-            self.processes.append(p)
+        self.processes = [self._launch(worker) for worker in range(self.config.run.workers)]
 
     def frames(self) -> int:
         return int(self.frame_counts.sum())
 
-    def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
-        """Events sent by learners since the last poll, waiting up to ``timeout`` for the first."""
+    def _drain(self, timeout: float) -> list[tuple[str, int, dict]]:
         out = []
         try:
             out.append(self.events.get(timeout=timeout))
@@ -137,13 +149,44 @@ class LocalBackend:
             pass
         return out
 
+    def _sort(self, events: list[tuple[str, int, dict]]) -> list[tuple[str, int, dict]]:
+        """Keep a learner's "error" (its exception) until its exit is seen; pass the rest on."""
+        for kind, worker, payload in events:
+            if kind == "error":
+                self.causes[worker] = payload["message"]
+        return [e for e in events if e[0] != "error"]
+
+    def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
+        """Events since the last poll (waiting up to ``timeout`` for the first); restarts dead learners.
+
+        A learner that raised reports its exception before it exits; one killed from outside
+        (SIGKILL, the out-of-memory killer) is known only by its exit code. Either way it is
+        replaced, unless learners die too often (``RestartBudget``): then an "error" event
+        tells the trainer to stop the run.
+        """
+        out = self._sort(self._drain(timeout))
+        if self.stop_flag[0]:
+            return out  # stopping: learners that end now are not replaced
+        for worker, p in enumerate(self.processes):
+            if p.exitcode is None or p.exitcode == 0 or worker in self.gave_up:
+                continue
+            if worker not in self.causes:  # its "error" event may still be in the queue
+                out += self._sort(self._drain(0.2))
+            cause = self.causes.pop(worker, None) or _describe_exit(p.exitcode)
+            p.join()
+            if self.restarts.allow():
+                self.processes[worker] = self._launch(worker)
+                out.append(("restarted", worker, {"cause": cause}))
+            else:
+                self.gave_up.add(worker)
+                out.append(("error", worker, {"message": self.restarts.exhausted_message(cause)}))
+        return out
+
     def running(self) -> int:
         return sum(p.is_alive() for p in self.processes)
 
     def failed(self) -> list[tuple[int, int]]:
-        """(worker, exit code) of learners that ended abnormally."""
-        return [(i, p.exitcode) for i, p in enumerate(self.processes)
-                if p.exitcode is not None and p.exitcode != 0]
+        return []  # dead learners are restarted by poll(); one that cannot be is an "error" event
 
     def request_stop(self) -> None:
         self.stop_flag[0] = 1
@@ -166,21 +209,26 @@ class LocalBackend:
         """Nothing outlives ``shutdown`` here."""
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
-        """Stop every learner, returning the events still queued; no process outlives this call."""
+        """Stop every learner, returning the events still queued; no process outlives this call.
+
+        Learners get ``timeout`` seconds to finish their segment; a second Ctrl-C while they do
+        (KeyboardInterrupt) ends the wait and they are terminated at once.
+        """
         self.request_stop()
         pending = []
-        deadline_polls = int(timeout / 0.1)
-        for _ in range(deadline_polls):
-            pending += self.poll(0.1)  # drain, or learners block on a full queue pipe
-            if not self.running():
-                break
-        for p in self.processes:
-            if p.is_alive():
-                p.terminate()
-        for p in self.processes:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
-                p.join()
+        try:
+            for _ in range(int(timeout / 0.1)):
+                pending += self.poll(0.1)  # drain, or learners block on a full queue pipe
+                if not self.running():
+                    break
+        finally:
+            for p in self.processes:
+                if p.is_alive():
+                    p.terminate()
+            for p in self.processes:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
+                    p.join()
         pending += self.poll(0)
         return pending

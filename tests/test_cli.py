@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import subprocess
 
 import pytest
 import torch
@@ -131,9 +132,13 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
 def test_interrupt_stops_cleanly_with_a_final_checkpoint_and_summary(tmp_path, sig):
     run = tmp_path / "interrupted"
     with long_training(run) as proc:
+        learners = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"],
+                                  capture_output=True, text=True, check=False).stdout.split()
+        assert learners
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    assert not [pid for pid in learners if os.path.exists(f"/proc/{pid}")], "learners outlived the trainer"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and 0 < summary["frames"] < 50_000_000
     assert torch.load(run / "checkpoint.pt", weights_only=True)["frames"] == summary["frames"]

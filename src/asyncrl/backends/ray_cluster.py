@@ -443,12 +443,14 @@ class RayBackend:
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
         """Stop every learner, returning the events still queued; no learner outlives this call."""
-        self.request_stop()
-        refs = [ref for w, (_, ref) in self.learners.items() if w not in self.finished]
-        if refs:
-            ray.wait(refs, num_returns=len(refs), timeout=timeout)
-        for actor, _ in self.learners.values():
-            ray.kill(actor)
+        try:
+            self.request_stop()
+            refs = [ref for w, (_, ref) in self.learners.items() if w not in self.finished]
+            if refs:
+                ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        finally:  # a second Ctrl-C ends the wait, not the cleanup
+            for actor, _ in self.learners.values():
+                ray.kill(actor)
         return [e for e in self._drain() if e[0] not in ("node", "error")]
 
     def close(self) -> None:

@@ -100,9 +100,10 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     """
     obs_shape, actions = check_environment(resolve(config))  # validated before anything starts
     if config.run.backend == "ray":
-        config = copy.deepcopy(config)
-        _connect_ray(config)
+        config = copy.deepcopy(config)  # _connect_ray fills in --workers
     try:
+        if config.run.backend == "ray":
+            _connect_ray(config)
         return _train(config, obs_shape, actions, resume, progress)
     finally:
         if config.run.backend == "ray":

@@ -114,7 +114,6 @@ class LocalBackend:
         self.frame_counts[0] = start_frames
         self.stop_flag = torch.zeros(1, dtype=torch.int8).share_memory_()
         self.events = self.ctx.Queue()
-        self.start_frames = start_frames
         self.processes: list = []
         self.restarts = RestartBudget()
         self.gave_up: set[int] = set()  # learners not restarted: the restart budget ran out
@@ -184,9 +183,6 @@ class LocalBackend:
 
     def running(self) -> int:
         return sum(p.is_alive() for p in self.processes)
-
-    def failed(self) -> list[tuple[int, int]]:
-        return []  # dead learners are restarted by poll(); one that cannot be is an "error" event
 
     def request_stop(self) -> None:
         self.stop_flag[0] = 1

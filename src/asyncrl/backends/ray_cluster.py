@@ -228,9 +228,8 @@ class RayShared:
 
     MAX_IN_FLIGHT = 2
 
-    def __init__(self, server, worker: int, target_net: Network | None):
+    def __init__(self, server, target_net: Network | None):
         self.server = server
-        self.worker = worker
         self.target_net = target_net
         self.target_version = -1
         self.in_flight: deque[tuple[object, int]] = deque()  # (reply ref, frames it carries)
@@ -306,7 +305,7 @@ class Learner:
     def run(self, worker: int, config: TrainConfig, server, seed: int, obs_shape, actions, head,
             uses_target: bool) -> None:
         target_net = build_network(obs_shape, actions, head, config.net) if uses_target else None
-        shared = RayShared(server, worker, target_net)
+        shared = RayShared(server, target_net)
         node = ray.get_runtime_context().get_node_id()
         shared.report("node", worker, {"node": node, "host": socket.gethostname(), "pid": os.getpid()})
         try:
@@ -326,7 +325,6 @@ class RayBackend:
                  start_frames: int, obs_shape, actions, head):
         _require_ray()
         self.config = config
-        self.start_frames = start_frames
         self.frames_seen = start_frames
         self.spec = (obs_shape, actions, head, target_net is not None)
         state = {"model": net.state_dict(), "optimizer": optimizer.state_dict()}
@@ -416,9 +414,6 @@ class RayBackend:
 
     def running(self) -> int:
         return len(self.learners) - len(self.finished)
-
-    def failed(self) -> list[tuple[int, int]]:
-        return []  # failures are restarted; one that keeps failing is reported as an "error" event
 
     def request_stop(self) -> None:
         self._ask_server("request_stop")

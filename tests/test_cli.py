@@ -41,9 +41,15 @@ def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, 
     assert report["env"] == "ALE/Pong-v5" and report["episodes"] == 1
     assert len(report["returns"]) == 1 and -21 <= report["mean_return"] <= 21
     assert report["std_return"] == 0.0
+    # The no-op-starts protocol, and the score against the paper's reference table.
+    assert report["noop_max"] == 30 and report["max_episode_frames"] == 18_000
+    assert report["human_normalized"] == pytest.approx(100 * (report["mean_return"] + 20.7) / (9.3 + 20.7))
+    assert report["reference"]["paper"] == {"a3c_ff_1day": 11.4, "a3c_ff": 5.6, "a3c_lstm": 10.7}
 
     result = cli("evaluate", str(run), "--episodes", "1")
     assert result.returncode == 0 and "mean return" in result.stdout and "no-op starts" in result.stdout
+    assert f"human-normalised score {report['human_normalized']:.1f} %" in result.stdout
+    assert "A3C FF 5.6" in result.stdout and "A3C LSTM 10.7" in result.stdout
 
 
 def test_a_non_empty_run_directory_is_never_overwritten(cli, tmp_path):

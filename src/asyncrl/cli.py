@@ -1,8 +1,9 @@
-"""``asyncrl train | evaluate``: a thin layer over the Python API.
+"""``asyncrl train | evaluate | play | plot | sweep``: a thin layer over the Python API.
 
 Every config field is a flag, generated from the dataclasses in ``asyncrl.config`` with its help
-text and default. Flags left out keep the config's default, or with ``--resume`` the saved run's
-value, so ``asyncrl train --run-dir DIR --resume`` needs nothing else.
+text and default. Flags left out keep the preset's or config file's value, else the config's
+default, or with ``--resume`` the saved run's value, so ``asyncrl train --run-dir DIR --resume``
+needs nothing else.
 """
 
 from __future__ import annotations
@@ -100,51 +101,158 @@ def explicit_settings(args: argparse.Namespace) -> dict[tuple[str, str], object]
     return out
 
 
-def build_config(base: TrainConfig, settings: dict[tuple[str, str], object]) -> TrainConfig:
-    parts = {g: dataclasses.replace(getattr(base, g)) for g in GROUPS}
-    for (group, name), value in settings.items():
-        setattr(parts[group], name, value)
-    return TrainConfig(**parts)
+def add_layer_flags(parser: argparse.ArgumentParser) -> None:
+    from asyncrl.presets import PRESETS
+
+    parser.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                        help="start from the paper's settings for one method: " + "; ".join(
+                            f"{name}: {p.description}" for name, p in PRESETS.items()))
+    parser.add_argument("--config", metavar="FILE", help="settings from a TOML file (sections [env] [net] "
+                        "[algo] [optim] [run], as in config.json) or a run's config.json; flags given "
+                        "here override it, and it overrides --preset")
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
+    """``base``, then the preset, then the config file, then the flags on the command line."""
+    from asyncrl.presets import check_preset_env, layered_config, preset_settings, read_config_file
+
+    file_preset, file_settings = read_config_file(args.config) if args.config else (None, {})
+    preset = args.preset or file_preset
+    layers = [preset_settings(preset)] if preset else []
+    config = layered_config(base, *layers, file_settings, explicit_settings(args))
+    if preset:
+        check_preset_env(preset, config.env.env_id)
+    return config
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from asyncrl.run import read_config
-    from asyncrl.trainer import train
 
-    settings = explicit_settings(args)
     if args.resume:
-        run_dir = settings.get(("run", "run_dir"))
+        run_dir = explicit_settings(args).get(("run", "run_dir"))
         if run_dir is None:
             raise ConfigError("--resume needs --run-dir DIR, the run to continue")
         # Start from the saved config; train() refuses flags that would change the experiment.
         base = read_config(Path(run_dir))
     else:
         base = TrainConfig()
-    train(build_config(base, settings), resume=args.resume, progress=not args.quiet)
+    config = config_from_args(args, base)
+    if args.print_config:
+        from asyncrl.config import resolve
+        from asyncrl.trainer import check_environment
+
+        _, actions = check_environment(resolve(config))
+        print(json.dumps(resolve(config, actions).to_dict(), indent=2))
+        return 0
+    from asyncrl.trainer import train  # PyTorch: only once the command line is known to be sound
+
+    train(config, resume=args.resume, progress=not args.quiet)
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from asyncrl.evaluate import evaluate
 
-    if args.episodes < 1:
+    check_play_args(args)
+    result = evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, deterministic=args.deterministic,
+                      epsilon=args.epsilon, max_episode_frames=args.max_episode_frames)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames")
+    print(f"policy: {_policy_text(result['policy'])}{_protocol_text(result)}")
+    print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
+    print(f"mean return {result['mean_return']:.2f} ± {result['std_return']:.2f} "
+          f"over {result['episodes']} episodes")
+    ref = result.get("reference")
+    if ref is not None:
+        from asyncrl.scores import PAPER_COLUMNS
+
+        print(f"human-normalised score {result['human_normalized']:.1f} %  "
+              f"(100 × (score − random) / (human − random); {ref['game']}: random {ref['random']:g}, "
+              f"human {ref['human']:g}, no-op starts, Nature DQN)")
+        paper = ", ".join(f"{PAPER_COLUMNS[k]} {v:g}" for k, v in ref["paper"].items())
+        print(f"the A3C paper on {ref['game']} (Table S3, human starts): {paper}")
+    return 0
+
+
+def check_play_args(args: argparse.Namespace) -> None:
+    if args.episodes is not None and args.episodes < 1:
         raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
     if args.epsilon is not None and not 0.0 <= args.epsilon <= 1.0:
         raise ConfigError(f"--epsilon must be in [0, 1], got {args.epsilon}")
-    result = evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, deterministic=args.deterministic,
-                      epsilon=args.epsilon)
-    if args.json:
-        print(json.dumps(result))
+    if args.max_episode_frames is not None and args.max_episode_frames < 1:
+        raise ConfigError(f"--max-episode-frames must be a positive integer, got {args.max_episode_frames}")
+
+
+def _policy_text(policy: str) -> str:
+    names = {"sampled": "sampled from pi", "greedy": "greedy (argmax)",
+             "gaussian mean": "the Gaussian policy's mean (no exploration noise)"}
+    return names.get(policy, policy)
+
+
+def _protocol_text(result: dict) -> str:
+    if result.get("noop_max") is None:
+        return ""
+    cap = result.get("max_episode_frames")
+    capped = f", at most {cap:,} emulator frames per episode" if cap else ""
+    cut = result.get("truncated_episodes") or 0
+    return f", no-op starts (up to {result['noop_max']}){capped}" + (f" ({cut} reached it)" if cut else "")
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from asyncrl.play import play
+
+    check_play_args(args)
+    if args.fps is not None and not args.fps > 0:
+        raise ConfigError(f"--fps must be positive, got {args.fps}")
+
+    def show(index: int, ret: float, length: int) -> None:
+        print(f"episode {index + 1}: return {ret:g}, {length:,} steps", flush=True)
+
+    result = play(args.run_dir, args.episodes or 1, video=args.video, seed=args.seed,
+                  deterministic=args.deterministic, epsilon=args.epsilon,
+                  max_episode_frames=args.max_episode_frames, fps=args.fps, on_episode=show)
+    print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames; "
+          f"policy: {_policy_text(result['policy'])}")
+    if args.video:
+        width, height = result["size"]
+        print(f"video: {result['video']} ({result['frames']:,} frames, {width}x{height}, {result['fps']:g} fps)")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from asyncrl.plot import plot_runs
+
+    if args.smooth is not None and args.smooth < 1:
+        raise ConfigError(f"--smooth must be a positive integer, got {args.smooth}")
+    out = plot_runs(args.run_dirs, args.output, labels=args.label, window=args.smooth, title=args.title)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from asyncrl.sweep import format_table, sweep
+
+    settings = explicit_settings(args)
+    if ("optim", "lr") in settings:
+        raise ConfigError("asyncrl sweep draws the learning rates itself: leave out --lr "
+                          "(use --lr-min and --lr-max for the range)")
+    if ("run", "run_dir") in settings:
+        raise ConfigError("asyncrl sweep puts each run in its --sweep-dir: leave out --run-dir")
+    if args.resume:
+        given = [k for k in settings] + (["preset"] if args.preset else []) + (["config"] if args.config else [])
+        if given or args.runs is not None:
+            raise ConfigError("--resume continues the sweep as it was planned: give only --sweep-dir "
+                              "and --parallel")
+        config = None
     else:
-        names = {"sampled": "sampled from pi", "greedy": "greedy (argmax)",
-                 "gaussian mean": "the Gaussian policy's mean (no exploration noise)"}
-        policy = names.get(result["policy"], result["policy"])
-        starts = f", no-op starts (up to {result['noop_max']})" if result["noop_max"] is not None else ""
-        print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames")
-        print(f"policy: {policy}{starts}")
-        print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
-        print(f"mean return {result['mean_return']:.2f} ± {result['std_return']:.2f} "
-              f"over {result['episodes']} episodes")
+        config = config_from_args(args, TrainConfig())
+    summary = sweep(config, args.runs if args.runs is not None else 50, sweep_dir=args.sweep_dir,
+                    lr_range=(args.lr_min, args.lr_max), parallel=args.parallel, top=args.top, resume=args.resume)
+    print(format_table(summary))
+    where = Path(summary["sweep_dir"])
+    print(f"written: {where / 'sweep.csv'}, {where / 'sweep.png'}, {where / 'sweep.json'}")
     return 0
 
 
@@ -160,27 +268,86 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --run-dir from its latest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the resolved config (what config.json would hold) and exit without training")
+    add_layer_flags(train)
     add_config_flags(train)
     train.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="evaluate a run's latest checkpoint",
                         description="Play whole episodes with a run's latest checkpoint and report "
-                        "raw scores (Atari: no-op starts, unclipped).")
-    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by asyncrl train")
-    ev.add_argument("--episodes", type=parse_count, default=10, help="episodes to play (default: 10)")
-    ev.add_argument("--seed", type=int, default=None,
-                    help="seed of the evaluation episodes (default: the run's seed + 10000)")
-    ev.add_argument("--deterministic", action="store_true",
-                    help="A3C: take the most probable action instead of sampling from the policy")
-    ev.add_argument("--epsilon", type=float, default=None,
-                    help="Q methods: probability of a random action (default: 0.05 on Atari, 0 otherwise)")
+                        "raw scores. Atari: the no-op-starts protocol (up to 30 no-ops, at most 5 "
+                        "minutes of play, unclipped scores, 30 episodes), the human-normalised score "
+                        "and the A3C paper's scores for the game.")
+    add_play_flags(ev, episodes_help="episodes to play (default: 30 on Atari, 10 otherwise)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ev.set_defaults(func=cmd_evaluate)
+
+    pl = sub.add_parser("play", help="watch a trained agent: print its scores, record a video",
+                        description="Play episodes with a run's latest checkpoint, as evaluate plays "
+                        "them, print each score and, with --video, record them.")
+    add_play_flags(pl, episodes_help="episodes to play (default: 1)")
+    pl.add_argument("--video", metavar="FILE", help="record the episodes to this video (.mp4, .mkv, "
+                    ".webm, .avi, .mov); an existing file is replaced")
+    pl.add_argument("--fps", type=float, default=None,
+                    help="frames per second of the video (default: real time; Atari 15)")
+    pl.set_defaults(func=cmd_play)
+
+    plot = sub.add_parser("plot", help="draw learning curves of one or more runs",
+                          description="Draw return against frames and against wall-clock time, "
+                          "smoothed, one line per run; runs that share a label (by default the same "
+                          "algorithm and environment, e.g. several seeds) become one line, their mean, "
+                          "with the spread between them shaded.")
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by asyncrl train")
+    plot.add_argument("-o", "--output", default="curves.png", metavar="FILE",
+                      help="image to write, .png (1200x450), .pdf or .svg (default: curves.png); replaced "
+                      "if it exists")
+    plot.add_argument("--label", action="append", metavar="TEXT",
+                      help="a label per run, in order (repeat it); runs with the same label are averaged")
+    plot.add_argument("--smooth", type=parse_count, default=None, metavar="EPISODES",
+                      help="trailing mean over this many episodes (default: a tenth of the shortest run's "
+                      "episodes, at most 100)")
+    plot.add_argument("--title", default=None, help="figure title (default: the environments)")
+    plot.set_defaults(func=cmd_plot)
+
+    sw = sub.add_parser("sweep", help="the paper's learning-rate search: many runs, the top-5 mean",
+                        description="Train --runs runs with learning rates drawn from LogUniform(1e-4, "
+                        "1e-2), as the paper did, and report every run's score (mean return of its "
+                        "last 100 episodes) and the mean of the best 5 in a table and a plot. Every "
+                        "train flag except --lr and --run-dir applies to all runs; run i uses seed "
+                        "--seed + i.")
+    sw.add_argument("--runs", type=parse_count, default=None, help="number of runs (default: 50, the paper's)")
+    sw.add_argument("--sweep-dir", default=None, metavar="DIR",
+                    help="where the runs go (default: runs/sweep-<algo>-<env>-<timestamp>)")
+    sw.add_argument("--parallel", type=parse_count, default=None, metavar="N",
+                    help="runs trained at once (default: CPU count // --workers, at least 1)")
+    sw.add_argument("--lr-min", type=float, default=1e-4, help="low end of the learning rates (default: 1e-4)")
+    sw.add_argument("--lr-max", type=float, default=1e-2, help="high end of the learning rates (default: 1e-2)")
+    sw.add_argument("--top", type=parse_count, default=5, help="the best this many are averaged (default: 5)")
+    sw.add_argument("--resume", action="store_true",
+                    help="continue the sweep in --sweep-dir: finished runs are kept, the others resumed")
+    add_layer_flags(sw)
+    add_config_flags(sw)
+    sw.set_defaults(func=cmd_sweep)
     return parser
 
 
+def add_play_flags(parser: argparse.ArgumentParser, episodes_help: str) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by asyncrl train")
+    parser.add_argument("--episodes", type=parse_count, default=None, help=episodes_help)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the episodes (default: the run's seed + 10000)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="A3C: take the most probable action instead of sampling from the policy")
+    parser.add_argument("--epsilon", type=float, default=None,
+                        help="Q methods: probability of a random action (default: 0.05 on Atari, 0 otherwise)")
+    parser.add_argument("--max-episode-frames", type=parse_count, default=None, metavar="FRAMES",
+                        help="Atari: end an episode after this many emulator frames (default: 18000, "
+                        "5 minutes of play)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from asyncrl.trainer import TrainingError
+    from asyncrl.errors import RenderError, TrainingError
 
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -189,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"asyncrl {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except TrainingError as exc:
+    except (TrainingError, RenderError) as exc:
         print(f"asyncrl {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -112,10 +112,19 @@ def make_env(env_id: str, *, seed: int | None = None, training: bool = False, **
     return build_env(env_config(env_id, **overrides), seed=seed, training=training)
 
 
-def build_env(config: EnvConfig, *, seed: int | None = None, training: bool = False) -> gym.Env:
-    """:func:`make_env` from an :class:`~asyncrl.config.EnvConfig`."""
+def build_env(config: EnvConfig, *, seed: int | None = None, training: bool = False,
+              render_mode: str | None = None, max_episode_frames: int | None = None) -> gym.Env:
+    """:func:`make_env` from an :class:`~asyncrl.config.EnvConfig`.
+
+    ``render_mode`` is Gymnasium's (``"rgb_array"`` for videos: the full-colour screen on Atari).
+    ``max_episode_frames`` caps an Atari episode at that many emulator frames (evaluation's
+    5 minutes of play is 18,000); other environments keep their own time limit.
+    """
     check_env_id(config.env_id)
-    env = _make_atari(config, training) if is_ale_id(config.env_id) else _make_other(config)
+    if is_ale_id(config.env_id):
+        env = _make_atari(config, training, render_mode, max_episode_frames)
+    else:
+        env = _make_other(config, render_mode)
     if seed is not None:
         env.reset(seed=seed)
         env.action_space.seed(seed)
@@ -130,9 +139,14 @@ def env_config(env_id: str, **overrides: Any) -> EnvConfig:
     return EnvConfig(env_id=env_id, **overrides)
 
 
-def _make_atari(c: EnvConfig, training: bool) -> gym.Env:
+def _make_atari(c: EnvConfig, training: bool, render_mode: str | None = None,
+                max_episode_frames: int | None = None) -> gym.Env:
+    extra: dict[str, Any] = {"render_mode": render_mode}
+    if max_episode_frames is not None:
+        extra["max_num_frames_per_episode"] = max_episode_frames
     env = gym.make(
         c.env_id,
+        **extra,
         frameskip=c.frameskip,
         repeat_action_probability=c.repeat_action_probability,
         full_action_space=False,
@@ -157,8 +171,8 @@ def _make_atari(c: EnvConfig, training: bool) -> gym.Env:
     return FrameStackObservation(env, c.frame_stack)
 
 
-def _make_other(c: EnvConfig) -> gym.Env:
-    env = RecordEpisodeStatistics(gym.make(c.env_id))
+def _make_other(c: EnvConfig, render_mode: str | None = None) -> gym.Env:
+    env = RecordEpisodeStatistics(gym.make(c.env_id, render_mode=render_mode))
     if isinstance(env.action_space, gym.spaces.Box):
         # The policy's sample goes to the environment clipped to the bounds; the learner keeps
         # the unclipped sample for its log-probability.

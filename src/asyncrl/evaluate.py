@@ -1,88 +1,106 @@
 """Evaluate a run's latest checkpoint: play whole episodes and report the raw scores.
 
-Atari episodes start with up to ``noop_max`` random no-ops (the no-op-starts protocol) and report
-the unclipped game score; a lost life does not end an evaluation episode.
+Atari follows the no-op-starts protocol of Nature DQN: each episode starts with up to
+``noop_max`` (30) random no-ops, lasts at most 5 minutes of play (18,000 emulator frames, 4,500
+agent steps at action repeat 4), reports the unclipped game score, and a lost life does not end
+it; 30 episodes by default. The result then also holds the human-normalised score and the A3C
+paper's published scores for the game (``asyncrl.scores``).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from asyncrl.algos import make_algorithm
+from asyncrl import scores
+from asyncrl.agent import ATARI_EVAL_EPSILON, EVAL_SEED_OFFSET, load
 from asyncrl.config import is_atari
-from asyncrl.envs import build_env, describe_spaces
-from asyncrl.nets import build_network
-from asyncrl.run import RunDirectory, read_config
 
-EVAL_SEED_OFFSET = 10_000  # keeps evaluation episodes apart from the training learners' seeds
-ATARI_EVAL_EPSILON = 0.05  # the customary evaluation epsilon of value-based Atari agents (Nature DQN)
+__all__ = [
+    "ATARI_EVAL_EPISODES",
+    "ATARI_EVAL_EPSILON",
+    "ATARI_MAX_EPISODE_FRAMES",
+    "EVAL_SEED_OFFSET",
+    "evaluate",
+]
+
+ATARI_MAX_EPISODE_FRAMES = 18_000  # 5 minutes of play at 60 Hz (Nature DQN's evaluation cap)
+ATARI_EVAL_EPISODES = 30  # Nature DQN's protocol
+EVAL_EPISODES = 10
 
 
-def evaluate(run_dir: str | os.PathLike, episodes: int = 10, *, seed: int | None = None,
-             deterministic: bool = False, epsilon: float | None = None) -> dict[str, Any]:
+def evaluate(run_dir: str | os.PathLike, episodes: int | None = None, *, seed: int | None = None,
+             deterministic: bool = False, epsilon: float | None = None,
+             max_episode_frames: int | None = None) -> dict[str, Any]:
     """Play ``episodes`` episodes with the run's latest checkpoint; return their statistics.
 
-    A3C samples its actions from pi unless ``deterministic`` (then it takes the most probable one);
-    a Gaussian policy always plays its mean.
-    Q methods act greedily with probability 1 - ``epsilon`` (default: 0.05 on Atari, 0 otherwise).
+    ``episodes`` defaults to 30 on Atari (the protocol's) and 10 elsewhere. A3C samples its actions
+    from pi unless ``deterministic`` (then it takes the most probable one); a Gaussian policy
+    always plays its mean. Q methods act greedily with probability 1 - ``epsilon`` (default: 0.05
+    on Atari, 0 otherwise). ``max_episode_frames`` caps Atari episodes (default 18,000 emulator
+    frames); the score reached by then counts, and ``truncated_episodes`` says how many were cut.
     """
+    agent = load(run_dir, seed=seed, deterministic=deterministic, epsilon=epsilon)
+    config = agent.config
+    atari = is_atari(config.env.env_id)
+    if episodes is None:
+        episodes = ATARI_EVAL_EPISODES if atari else EVAL_EPISODES
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
-    path = Path(run_dir)
-    config = read_config(path)
-    state = RunDirectory(path).load_checkpoint()
+    if max_episode_frames is None and atari:
+        max_episode_frames = ATARI_MAX_EPISODE_FRAMES
+    if max_episode_frames is not None and max_episode_frames < 1:
+        raise ValueError(f"max_episode_frames must be at least 1, got {max_episode_frames}")
     torch.set_num_threads(1)
-    env = build_env(config.env, training=False)
-    obs_shape, _, actions = describe_spaces(env)
-    seed = config.run.seed + EVAL_SEED_OFFSET if seed is None else seed
-    torch.manual_seed(seed)
-    algo = make_algorithm(config.algo)
-    algo.setup_exploration(np.random.default_rng(seed))
-    if algo.head == "q":  # evaluation replaces the learner's training epsilon with its own
-        if epsilon is None:
-            epsilon = ATARI_EVAL_EPSILON if is_atari(config.env.env_id) else 0.0
-        algo.epsilon = epsilon
-        policy = "greedy" if epsilon == 0 or deterministic else f"epsilon-greedy (epsilon={epsilon:g})"
-    elif actions.continuous:  # the Gaussian's mean: exploration noise is for training
-        deterministic = True
-        policy = "gaussian mean"
-    else:
-        policy = "greedy" if deterministic else "sampled"
-    net = build_network(obs_shape, actions, algo.head, config.net)
-    net.load_state_dict(state["model"])
-    net.eval()
-
-    returns, lengths = [], []
-    obs, _ = env.reset(seed=seed)
-    for _ in range(episodes):
-        net.reset_state()  # an LSTM carries its state through the episode, from zeros
-        while True:
-            action = algo.act(net, torch.as_tensor(obs).unsqueeze(0), deterministic=deterministic)
-            obs, _, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                returns.append(float(info["episode"]["r"]))
-                lengths.append(int(info["episode"]["l"]))
-                obs, _ = env.reset()
-                break
-    env.close()
-    return {
+    torch.manual_seed(agent.seed)
+    env = agent.make_env(max_episode_frames=max_episode_frames)
+    returns, lengths, truncated_episodes = [], [], 0
+    try:
+        obs, _ = env.reset(seed=agent.seed)
+        for _ in range(episodes):
+            agent.reset()  # an LSTM carries its state through the episode, from zeros
+            while True:
+                obs, _, terminated, truncated, info = env.step(agent.act(obs))
+                if terminated or truncated:
+                    returns.append(float(info["episode"]["r"]))
+                    lengths.append(int(info["episode"]["l"]))
+                    truncated_episodes += bool(truncated and not terminated)
+                    obs, _ = env.reset()
+                    break
+    finally:
+        env.close()
+    mean = float(np.mean(returns))
+    result: dict[str, Any] = {
         "env": config.env.env_id,
         "algo": config.algo.algo,
-        "run_dir": str(path),
-        "checkpoint_frames": int(state["frames"]),
+        "net": config.net.core,
+        "run_dir": str(agent.run_dir),
+        "checkpoint_frames": agent.checkpoint_frames,
         "episodes": episodes,
-        "policy": policy,
-        "noop_max": config.env.noop_max if is_atari(config.env.env_id) else None,
-        "seed": seed,
-        "mean_return": float(np.mean(returns)),
+        "policy": agent.policy,
+        "noop_max": config.env.noop_max if atari else None,
+        "max_episode_frames": max_episode_frames if atari else None,
+        "truncated_episodes": truncated_episodes,
+        "seed": agent.seed,
+        "mean_return": mean,
         "std_return": float(np.std(returns)),
         "min_return": float(np.min(returns)),
         "max_return": float(np.max(returns)),
         "returns": returns,
         "lengths": lengths,
+        "human_normalized": None,  # Atari-57 games only
     }
+    reference = scores.lookup(config.env.env_id) if atari else None
+    if reference is not None:
+        result["human_normalized"] = reference.normalize(mean)
+        result["reference"] = {
+            "game": reference.game,
+            "random": reference.random,
+            "human": reference.human,
+            "paper": dict(reference.paper),
+            "paper_protocol": "human starts",
+        }
+    return result

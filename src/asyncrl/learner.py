@@ -181,4 +181,6 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
 
         if frames >= total_frames or shared.should_stop():
             break
+    if stats.count or stats.skipped:  # the last statistics too, so that even a short run has them
+        shared.report("stats", worker, {**stats.take(), "learning_rate": lr})
     env.close()

@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from asyncrl import __version__
 from asyncrl.config import ConfigError, TrainConfig
 
@@ -56,16 +54,22 @@ def _write_json(path: Path, data: Any) -> None:
     _write_atomic(path, lambda f: f.write((json.dumps(data, indent=2) + "\n").encode()))
 
 
+def read_tool_json(path: Path, name: str, kind: str = "run") -> dict[str, Any]:
+    """``path/name``, a JSON object asyncrl wrote (its ``tool`` field), or RunDirError saying why not."""
+    try:
+        data = json.loads((path / name).read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{path} is not an asyncrl {kind} directory (no {name})") from None
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path / name} cannot be read: {exc}") from None
+    if not isinstance(data, dict) or data.get("tool") != TOOL:
+        raise RunDirError(f"{path} holds a {name} that asyncrl did not write")
+    return data
+
+
 def read_config(path: Path) -> TrainConfig:
     """The config saved in a run directory, or RunDirError if it is not an asyncrl run."""
-    try:
-        data = json.loads((path / CONFIG).read_text())
-    except FileNotFoundError:
-        raise RunDirError(f"{path} is not an asyncrl run directory (no {CONFIG})") from None
-    except (OSError, ValueError) as exc:
-        raise RunDirError(f"{path / CONFIG} cannot be read: {exc}") from None
-    if not isinstance(data, dict) or data.get("tool") != TOOL:
-        raise RunDirError(f"{path} holds a {CONFIG} that asyncrl did not write")
+    data = read_tool_json(path, CONFIG)
     return TrainConfig.from_dict({k: v for k, v in data.items() if k not in ("tool", "version")})
 
 
@@ -157,6 +161,8 @@ class RunDirectory:
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Write atomically; the previous checkpoint is kept as checkpoint.prev.pt."""
+        import torch  # here, not at the top: reading a run's metrics needs no PyTorch
+
         state = {"format": CHECKPOINT_FORMAT, "version": __version__, **state}
         latest, previous = self.path / CHECKPOINT, self.path / PREVIOUS_CHECKPOINT
         tmp = latest.with_name(latest.name + ".tmp")
@@ -167,6 +173,8 @@ class RunDirectory:
 
     def load_checkpoint(self) -> dict[str, Any]:
         """The latest readable checkpoint; falls back to the previous one with a warning."""
+        import torch
+
         errors = []
         for name in (CHECKPOINT, PREVIOUS_CHECKPOINT):
             path = self.path / name

@@ -18,6 +18,7 @@ from typing import Self
 
 from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
 from asyncrl.envs import ActionSpec, build_env, describe_spaces
+from asyncrl.errors import TrainingError
 from asyncrl.nets import build_network
 from asyncrl.optim import SharedRMSprop
 from asyncrl.progress import ProgressReporter
@@ -163,6 +164,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     started = time.monotonic()
     last_checkpoint = last_sps = started
     samples: deque[tuple[float, int]] = deque()  # (time, frames) over the last FPS_WINDOW_S
+    fps = 0.0
     started_workers: set[int] = set()
     all_started: tuple[float, int] | None = None  # (time, frames) once every learner runs
     nonfinite = 0
@@ -247,6 +249,8 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
         finally:
             stopped, stopped_frames = time.monotonic(), backend.frames()
             handle(backend.shutdown())
+        if samples:  # the last window's speed, so that even a run shorter than the interval has one
+            run.log_scalars(stopped_frames, {"charts/SPS": fps})
         checkpoint()
         frames = backend.frames()
         elapsed = stopped - started
@@ -289,8 +293,4 @@ def _return_reached(returns: deque[float], threshold: float | None) -> bool:
     if threshold is None or len(returns) < returns.maxlen:
         return False
     return sum(returns) / len(returns) >= threshold
-
-
-class TrainingError(RuntimeError):
-    """Training stopped because a learner failed; the run directory holds a final checkpoint."""
 

@@ -111,7 +111,7 @@ class QLearning(Algorithm):
                                                      segment.terminated, self.gamma)
         td = targets - q
         loss = td.pow(2).sum()
-        return loss, {"td_loss": loss.item() / len(segment), "q_mean": q.mean().item(),
+        return loss, {"td_loss": loss.item() / len(segment), "q_values": q.mean().item(),
                       "epsilon": self.epsilon}
 
 

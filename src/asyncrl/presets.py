@@ -1,0 +1,221 @@
+"""The paper's settings by name (``--preset``), and config files (``--config FILE.toml``).
+
+Settings are layered, each over the one before: the config's defaults, then the preset, then the
+config file, then the flags given on the command line. ``config.json`` in the run directory holds
+the result, resolved, so a run is reproducible from it alone (``--config runs/x/config.json``).
+
+A config file has the sections of ``config.json`` with the same field names::
+
+    preset = "atari-a3c-ff"      # optional
+
+    [env]
+    env_id = "ALE/Breakout-v5"
+
+    [run]
+    workers = 8
+    frames = "20M"               # counts as in the CLI: 20M, 2e7, 20_000_000
+
+    [optim]
+    lr = 1e-3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asyncrl.config import GROUPS, ConfigError, TrainConfig, is_atari
+
+Settings = dict[tuple[str, str], Any]  # (group, field) -> value
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    atari: bool  # which environments it is for: Atari (ALE) ids, or vector observations
+    settings: Settings
+
+
+# The paper's Atari setup (section 5.1 and the supplementary material): 16 actor-learners, t_max 5,
+# gamma 0.99, shared RMSProp (alpha 0.99, eps 0.1), the lr annealed to 0, Nature DQN preprocessing
+# with a lost life as a learning terminal. The lr is the authors' reported default, 7e-4 (the paper
+# sampled it per run: `asyncrl sweep`); 80M frames is PFRL's reproduction budget.
+_ATARI = {
+    ("run", "workers"): 16,
+    ("run", "frames"): 80_000_000,
+    ("env", "frameskip"): 1,
+    ("env", "action_repeat"): 4,
+    ("env", "repeat_action_probability"): 0.0,
+    ("env", "noop_max"): 30,
+    ("env", "frame_stack"): 4,
+    ("env", "clip_rewards"): True,
+    ("env", "terminal_on_life_loss"): True,
+    ("algo", "gamma"): 0.99,
+    ("optim", "lr"): 7e-4,
+    ("optim", "lr_anneal"): True,
+    ("optim", "rms_alpha"): 0.99,
+    ("optim", "rms_eps"): 0.1,
+    ("optim", "max_grad_norm"): 40.0,
+}
+_ATARI_A3C = {**_ATARI, ("algo", "algo"): "a3c", ("algo", "t_max"): 5, ("algo", "entropy_beta"): 0.01,
+              ("net", "shared_torso"): True}
+# The Q methods: a shared target network copied every 40,000 frames, per-learner epsilon annealed
+# over 4M frames; the one-step methods apply their gradients every 5 steps, n-step Q looks 5 ahead.
+_ATARI_Q = {**_ATARI, ("algo", "target_update"): 40_000, ("algo", "epsilon_frames"): 4_000_000,
+            ("algo", "async_update"): 5, ("algo", "t_max"): 5}
+
+PRESETS: dict[str, Preset] = {
+    "atari-a3c-ff": Preset("A3C feed-forward on Atari, the paper's settings", True,
+                           {**_ATARI_A3C, ("net", "core"): "ff"}),
+    "atari-a3c-lstm": Preset("A3C LSTM (256 cells) on Atari, the paper's settings", True,
+                             {**_ATARI_A3C, ("net", "core"): "lstm", ("net", "lstm_cells"): 256}),
+    "atari-one-step-q": Preset("asynchronous one-step Q-learning on Atari", True,
+                               {**_ATARI_Q, ("algo", "algo"): "one-step-q"}),
+    "atari-one-step-sarsa": Preset("asynchronous one-step Sarsa on Atari", True,
+                                   {**_ATARI_Q, ("algo", "algo"): "one-step-sarsa"}),
+    "atari-n-step-q": Preset("asynchronous n-step Q-learning on Atari", True,
+                             {**_ATARI_Q, ("algo", "algo"): "n-step-q"}),
+    # Continuous control from the physical state (section 5.4 and supplementary section 9): a layer
+    # of 200 ReLU units, separate policy and value networks, a Gaussian policy with entropy 1e-4,
+    # 16 learners. Observation normalisation is ours (not in the paper): MuJoCo's raw state spans
+    # several orders of magnitude.
+    "mujoco-a3c": Preset("A3C with a Gaussian policy on MuJoCo (physical state)", False, {
+        ("algo", "algo"): "a3c",
+        ("algo", "t_max"): 5,
+        ("algo", "gamma"): 0.99,
+        ("algo", "entropy_beta"): 1e-4,
+        ("net", "core"): "ff",
+        ("net", "hidden"): (200,),
+        ("net", "shared_torso"): False,
+        ("net", "obs_norm"): True,
+        ("run", "workers"): 16,
+        ("optim", "lr_anneal"): True,
+        ("optim", "rms_alpha"): 0.99,
+        ("optim", "rms_eps"): 0.1,
+    }),
+}
+
+
+def check_preset_env(name: str, env_id: str) -> None:
+    """A preset is for Atari or for vector observations; refuse the other kind with one line."""
+    if env_id and PRESETS[name].atari != is_atari(env_id):
+        wanted = "an Atari id such as ALE/Pong-v5" if PRESETS[name].atari else "a MuJoCo id such as HalfCheetah-v5"
+        raise ConfigError(f"--preset {name} is for {wanted}, not {env_id}")
+
+
+def preset_settings(name: str) -> Settings:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return dict(PRESETS[name].settings)
+
+
+def _field_types() -> dict[tuple[str, str], Any]:
+    hints = typing.get_type_hints(TrainConfig)
+    out = {}
+    for group in GROUPS:
+        cls = hints[group]
+        field_hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            kind = field_hints[f.name]
+            args = typing.get_args(kind)
+            if type(None) in args:
+                kind = next(a for a in args if a is not type(None))
+            out[(group, f.name)] = kind
+    return out
+
+
+def _coerce(key: tuple[str, str], value: Any, kind: Any, source: str) -> Any:
+    """A file's value as the field's type; counts may be written as in the CLI (\"80M\")."""
+    from asyncrl.cli import parse_count  # the CLI's own reading of counts
+
+    where = f"{source}: {key[0]}.{key[1]}"
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str | float) and not isinstance(value, bool):
+            with contextlib.suppress(argparse.ArgumentTypeError):  # reworded below
+                return parse_count(str(value))
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(kind) is tuple:
+        if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+            return tuple(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+    expected = {bool: "true or false", int: "an integer (or a count such as \"80M\")", float: "a number",
+                str: "a string"}.get(kind, "a list of integers")
+    raise ConfigError(f"{where} must be {expected}, got {value!r}")
+
+
+def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
+    """(preset named in the file or None, its settings). TOML, or a run's config.json."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a table of settings")
+    if "tool" in data:  # a run's config.json: reproduce the run, in a new run directory
+        data = {k: v for k, v in data.items() if k not in ("tool", "version")}
+        if isinstance(data.get("run"), dict):
+            data["run"] = {k: v for k, v in data["run"].items() if k != "run_dir"}
+    preset = data.pop("preset", None)
+    if preset is not None and (not isinstance(preset, str) or preset not in PRESETS):
+        raise ConfigError(f"{path}: unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    types = _field_types()
+    settings: Settings = {}
+    for group, values in data.items():
+        if group not in GROUPS or not isinstance(values, dict):
+            raise ConfigError(f"{path}: unknown section {group!r}; sections are {', '.join(GROUPS)} "
+                              "(and a top-level preset)")
+        for name, value in values.items():
+            key = (group, name)
+            if key not in types:
+                valid = ", ".join(n for g, n in types if g == group)
+                raise ConfigError(f"{path}: unknown setting {group}.{name}; [{group}] takes {valid}")
+            if value is None:  # config.json's unset optional values: keep the default
+                continue
+            settings[key] = _coerce(key, value, types[key], str(path))
+    return preset, settings
+
+
+def layered_config(base: TrainConfig, *layers: Settings) -> TrainConfig:
+    """``base`` with each layer of settings applied over the one before."""
+    parts = {g: dataclasses.replace(getattr(base, g)) for g in GROUPS}
+    for layer in layers:
+        for (group, name), value in layer.items():
+            setattr(parts[group], name, value)
+    return TrainConfig(**parts)
+
+
+def preset_config(name: str, env_id: str, **settings: Any) -> TrainConfig:
+    """The preset's config for ``env_id``; ``settings`` override it by field name (e.g. ``workers=4``)."""
+    types = _field_types()
+    layer: Settings = {("env", "env_id"): env_id}
+    for field_name, value in settings.items():
+        keys = [k for k in types if k[1] == field_name]
+        if not keys:
+            raise ConfigError(f"unknown setting {field_name!r}")
+        layer[keys[0]] = value
+    check_preset_env(name, env_id)
+    return layered_config(TrainConfig(), preset_settings(name), layer)

@@ -22,8 +22,9 @@ class ProgressReporter:
     """Shows frames, frames/s, episodes, recent mean return, elapsed time and ETA."""
 
     def __init__(self, total_frames: int, log_interval: float, console: Console | None = None,
-                 enabled: bool = True):
+                 enabled: bool = True, deadline: float | None = None):
         self.total = total_frames
+        self.deadline = deadline  # time.monotonic() at which --max-seconds ends the run, if set
         self.log_interval = log_interval
         self.console = console or Console(stderr=False)
         self.enabled = enabled
@@ -44,6 +45,8 @@ class ProgressReporter:
     def line(self, frames: int, fps: float, episodes: int, mean_return: float | None,
              elapsed: float) -> str:
         eta = (self.total - frames) / fps if fps > 0 else math.inf
+        if self.deadline is not None:
+            eta = min(eta, max(0.0, self.deadline - time.monotonic()))
         mean = f"{mean_return:.2f}" if mean_return is not None else "n/a"
         return (
             f"frames {frames:,}/{self.total:,} ({100 * frames / self.total:.1f}%) | {fps:,.0f} frames/s"

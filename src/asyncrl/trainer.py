@@ -212,7 +212,8 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             return
         run.save_checkpoint({**state, "episodes": episodes, "wall_seconds": wall(), "config": config.to_dict()})
 
-    reporter = ProgressReporter(total, config.run.log_interval, enabled=show_progress)
+    deadline = None if config.run.max_seconds is None else started + config.run.max_seconds
+    reporter = ProgressReporter(total, config.run.log_interval, enabled=show_progress, deadline=deadline)
     with _StopSignals() as signals, reporter:
         backend.start()
         try:

@@ -229,7 +229,11 @@ def test_sweep_refuses_what_it_decides_itself(tmp_path):
     assert_one_line_error(run_cli(tmp_path, "sweep", "--env", "CartPole-v1", "--lr-min", "1e-2", "--lr-max", "1e-4"),
                           "0 < low < high")
     assert_one_line_error(run_cli(tmp_path, "sweep", "--env", "NoSuchEnv-v0"), "unknown environment")
-    assert not (tmp_path / "runs").exists()
+    assert_one_line_error(run_cli(tmp_path, "sweep", "--env", "CartPole-v1", "--parallel", "0"),
+                          "--parallel must be a positive integer")
+    assert_one_line_error(run_cli(tmp_path, "sweep", "--env", "CartPole-v1", "--backend", "ray", "--parallel", "2"),
+                          "need one cluster to share")
+    assert not (tmp_path / "runs").exists()  # refused before any sweep directory was made
 
 
 def test_learning_rates_are_log_uniform():

@@ -180,6 +180,7 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
         if sweep_dir is None:
             raise ConfigError("resuming a sweep needs its directory (--sweep-dir)")
         state = Sweep.open(sweep_dir)
+        parallel = _parallel(TrainConfig.from_dict(state.base), parallel)
     else:
         if config is None:
             raise ConfigError("a new sweep needs a config")
@@ -195,14 +196,10 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
         probe = TrainConfig.from_dict(config.to_dict())
         probe.optim.lr = low
         check_environment(resolve(probe))  # a bad setting fails here, once, not in every run
+        parallel = _parallel(config, parallel)
         base = TrainConfig.from_dict(config.to_dict())
         base.run.run_dir = None
         state = Sweep.create(base, runs, sweep_dir, lr_range, top)
-    if parallel is None:
-        workers = resolve(TrainConfig.from_dict(state.base)).run.workers
-        parallel = max(1, (os.cpu_count() or 1) // workers)
-    if parallel < 1:
-        raise ConfigError(f"--parallel must be a positive integer, got {parallel}")
     todo = [r for r in state.runs if r.status not in FINISHED]
     say(f"sweep {state.path}: {len(state.runs)} runs, lr ~ LogUniform({state.lr_range[0]:g}, "
         f"{state.lr_range[1]:g}), {len(todo)} to train, {parallel} at a time")
@@ -216,6 +213,21 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
     except RunDirError as exc:  # nothing to draw yet (no run finished an episode)
         say(f"no plot: {exc}")
     return state.summary()
+
+
+def _parallel(config: TrainConfig, parallel: int | None) -> int:
+    """Runs at once: as asked, or as many as give each run one core per learner."""
+    shared_cluster = config.run.backend != "ray" or config.run.address is not None
+    if parallel is None:
+        workers = resolve(config).run.workers
+        parallel = max(1, (os.cpu_count() or 1) // workers) if shared_cluster else 1
+    if parallel < 1:
+        raise ConfigError(f"--parallel must be a positive integer, got {parallel}")
+    if parallel > 1 and not shared_cluster:
+        # Each run would start a Ray instance of its own on this machine, and they would collide.
+        raise ConfigError("runs on --backend ray in parallel need one cluster to share: start it "
+                          "(ray start --head) and pass --address, or use --parallel 1")
+    return parallel
 
 
 def _run_all(state: Sweep, todo: list[SweepRun], parallel: int, say: Callable[[str], None]) -> None:

@@ -9,6 +9,8 @@ epsilon-greedily), with the exploration evaluation uses. An LSTM agent carries i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,16 @@ from asyncrl.run import RunDirectory, read_config
 
 EVAL_SEED_OFFSET = 10_000  # keeps evaluation episodes apart from the training learners' seeds
 ATARI_EVAL_EPSILON = 0.05  # the customary evaluation epsilon of value-based Atari agents (Nature DQN)
+ATARI_MAX_EPISODE_FRAMES = 18_000  # 5 minutes of play at 60 Hz (Nature DQN's evaluation cap)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One whole episode as evaluation reports it: raw score, agent steps, cut by the cap or not."""
+
+    ret: float
+    length: int
+    truncated: bool
 
 
 class Agent:
@@ -70,9 +82,35 @@ class Agent:
         return self.algo.act(self.net, batch, deterministic=self.deterministic)
 
     def make_env(self, *, render_mode: str | None = None, max_episode_frames: int | None = None) -> gym.Env:
-        """The environment the agent was trained on, as evaluation sees it (raw scores, no clipping)."""
+        """The environment the agent was trained on, as evaluation sees it (raw scores, no clipping;
+        Atari episodes capped at ``max_episode_frames``, by default 18,000 emulator frames)."""
+        if max_episode_frames is None and is_atari(self.config.env.env_id):
+            max_episode_frames = ATARI_MAX_EPISODE_FRAMES
         return build_env(self.config.env, training=False, render_mode=render_mode,
                          max_episode_frames=max_episode_frames)
+
+    def episodes(self, env: gym.Env, count: int,
+                 on_step: Callable[[gym.Env], None] | None = None) -> Iterator[Episode]:
+        """Play ``count`` whole episodes in ``env`` from the agent's seed, yielding each as it ends.
+
+        ``on_step(env)`` is called before every action and once after each episode's last step
+        (to record its frames). PyTorch's generator is seeded, so the same seed plays the same games.
+        """
+        torch.manual_seed(self.seed)
+        obs, _ = env.reset(seed=self.seed)
+        for _ in range(count):
+            self.reset()  # an LSTM carries its state through the episode, from zeros
+            while True:
+                if on_step is not None:
+                    on_step(env)
+                obs, _, terminated, truncated, info = env.step(self.act(obs))
+                if terminated or truncated:
+                    if on_step is not None:
+                        on_step(env)
+                    yield Episode(float(info["episode"]["r"]), int(info["episode"]["l"]),
+                                  bool(truncated and not terminated))
+                    obs, _ = env.reset()
+                    break
 
 
 def load(run_dir: str | os.PathLike, *, seed: int | None = None, deterministic: bool = False,

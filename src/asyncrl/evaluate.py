@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from asyncrl import scores
-from asyncrl.agent import ATARI_EVAL_EPSILON, EVAL_SEED_OFFSET, load
+from asyncrl.agent import ATARI_EVAL_EPSILON, ATARI_MAX_EPISODE_FRAMES, EVAL_SEED_OFFSET, load
 from asyncrl.config import is_atari
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "evaluate",
 ]
 
-ATARI_MAX_EPISODE_FRAMES = 18_000  # 5 minutes of play at 60 Hz (Nature DQN's evaluation cap)
 ATARI_EVAL_EPISODES = 30  # Nature DQN's protocol
 EVAL_EPISODES = 10
 
@@ -50,28 +49,16 @@ def evaluate(run_dir: str | os.PathLike, episodes: int | None = None, *, seed: i
         episodes = ATARI_EVAL_EPISODES if atari else EVAL_EPISODES
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
-    if max_episode_frames is None and atari:
-        max_episode_frames = ATARI_MAX_EPISODE_FRAMES
     if max_episode_frames is not None and max_episode_frames < 1:
         raise ValueError(f"max_episode_frames must be at least 1, got {max_episode_frames}")
     torch.set_num_threads(1)
-    torch.manual_seed(agent.seed)
     env = agent.make_env(max_episode_frames=max_episode_frames)
-    returns, lengths, truncated_episodes = [], [], 0
     try:
-        obs, _ = env.reset(seed=agent.seed)
-        for _ in range(episodes):
-            agent.reset()  # an LSTM carries its state through the episode, from zeros
-            while True:
-                obs, _, terminated, truncated, info = env.step(agent.act(obs))
-                if terminated or truncated:
-                    returns.append(float(info["episode"]["r"]))
-                    lengths.append(int(info["episode"]["l"]))
-                    truncated_episodes += bool(truncated and not terminated)
-                    obs, _ = env.reset()
-                    break
+        played = list(agent.episodes(env, episodes))
     finally:
         env.close()
+    returns = [e.ret for e in played]
+    lengths = [e.length for e in played]
     mean = float(np.mean(returns))
     result: dict[str, Any] = {
         "env": config.env.env_id,
@@ -82,8 +69,8 @@ def evaluate(run_dir: str | os.PathLike, episodes: int | None = None, *, seed: i
         "episodes": episodes,
         "policy": agent.policy,
         "noop_max": config.env.noop_max if atari else None,
-        "max_episode_frames": max_episode_frames if atari else None,
-        "truncated_episodes": truncated_episodes,
+        "max_episode_frames": (max_episode_frames or ATARI_MAX_EPISODE_FRAMES) if atari else None,
+        "truncated_episodes": sum(e.truncated for e in played),
         "seed": agent.seed,
         "mean_return": mean,
         "std_return": float(np.std(returns)),

@@ -40,7 +40,6 @@ def play(run_dir: str | os.PathLike, episodes: int = 1, *, video: str | os.PathL
     ``fps`` and ``size``. ``on_episode(index, return, length)`` is called as each episode ends.
     """
     from asyncrl.agent import load
-    from asyncrl.evaluate import ATARI_MAX_EPISODE_FRAMES
 
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
@@ -52,43 +51,30 @@ def play(run_dir: str | os.PathLike, episodes: int = 1, *, video: str | os.PathL
             raise RenderError(f"cannot write {video}: {video.parent} is not a directory")
         _headless()
     agent = load(run_dir, seed=seed, deterministic=deterministic, epsilon=epsilon)
-    atari = is_atari(agent.config.env.env_id)
-    if max_episode_frames is None and atari:
-        max_episode_frames = ATARI_MAX_EPISODE_FRAMES
     env = agent.make_env(render_mode="rgb_array" if video is not None else None,
                          max_episode_frames=max_episode_frames)
     if fps is None:
-        fps = (ATARI_FRAMES_PER_SECOND / frames_per_step(agent.config.env) if atari
+        fps = (ATARI_FRAMES_PER_SECOND / frames_per_step(agent.config.env) if is_atari(agent.config.env.env_id)
                else env.metadata.get("render_fps") or 30)
     writer = None
     returns: list[float] = []
     lengths: list[int] = []
     written, size = 0, None
-    import torch
 
-    torch.manual_seed(agent.seed)
+    def record(env) -> None:
+        nonlocal written, size
+        frame = _render(env)
+        writer.append_data(frame)
+        written, size = written + 1, (frame.shape[1], frame.shape[0])
+
     try:
         if video is not None:
-            writer = _open_writer(Path(video), fps)
-        obs, _ = env.reset(seed=agent.seed)
-        for episode in range(episodes):
-            agent.reset()
-            while True:
-                if writer is not None:
-                    frame = _render(env)
-                    writer.append_data(frame)
-                    written, size = written + 1, (frame.shape[1], frame.shape[0])
-                obs, _, terminated, truncated, info = env.step(agent.act(obs))
-                if terminated or truncated:
-                    if writer is not None:  # the last frame, the one that ended the episode
-                        writer.append_data(_render(env))
-                        written += 1
-                    returns.append(float(info["episode"]["r"]))
-                    lengths.append(int(info["episode"]["l"]))
-                    if on_episode is not None:
-                        on_episode(episode, returns[-1], lengths[-1])
-                    obs, _ = env.reset()
-                    break
+            writer = _open_writer(video, fps)
+        for index, episode in enumerate(agent.episodes(env, episodes, record if writer is not None else None)):
+            returns.append(episode.ret)
+            lengths.append(episode.length)
+            if on_episode is not None:
+                on_episode(index, episode.ret, episode.length)
     finally:
         env.close()
         if writer is not None:

@@ -127,7 +127,8 @@ def recording_algorithm(monkeypatch):
         algo = make_algorithm(config)
         loss = algo.loss
 
-        def recording_loss(net, segment, target_net):
+        def recording_loss(net, segments, target_net):
+            (segment,) = segments  # one environment per learner in these tests
             start = net.state
             with torch.no_grad():
                 net(segment.obs[:-1])

@@ -79,7 +79,7 @@ class Agent:
     def act(self, obs) -> int | np.ndarray:
         """The action for one observation (an int, or an array for continuous actions)."""
         batch = torch.as_tensor(np.asarray(obs)).unsqueeze(0)
-        return self.algo.act(self.net, batch, deterministic=self.deterministic)
+        return self.algo.act(self.net, batch, deterministic=self.deterministic)[0]
 
     def make_env(self, *, render_mode: str | None = None, max_episode_frames: int | None = None) -> gym.Env:
         """The environment the agent was trained on, as evaluation sees it (raw scores, no clipping;

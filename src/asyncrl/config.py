@@ -205,6 +205,13 @@ class RunConfig:
             f"actor-learner processes (default: {ATARI_WORKERS} on Atari, else the CPU count)"
         ),
     )
+    envs_per_worker: int = field(
+        default=1,
+        metadata=_help(
+            "environments each learner steps at once, its action choices batched into one forward "
+            "pass; one update accumulates all their segments (feed-forward networks; default: 1, the paper's)"
+        ),
+    )
     frames: int | None = field(
         default=None,
         metadata=_help(
@@ -282,6 +289,7 @@ GROUPS = ("env", "net", "algo", "optim", "run")
 # Settings that may change when a run is resumed; any other difference is a conflict.
 RESUMABLE = {
     ("run", "workers"),
+    ("run", "envs_per_worker"),
     ("run", "frames"),
     ("run", "max_seconds"),
     ("run", "stop_at_return"),
@@ -404,6 +412,10 @@ def validate(config: TrainConfig) -> None:
     _check(o.max_grad_norm is None or (math.isfinite(o.max_grad_norm) and o.max_grad_norm >= 0.0),
            "max-grad-norm", o.max_grad_norm, "a non-negative number (0 turns clipping off)")
     _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
+    _check(r.envs_per_worker >= 1, "envs-per-worker", r.envs_per_worker, "a positive integer")
+    if r.envs_per_worker > 1 and n.core == "lstm":
+        raise ConfigError("--envs-per-worker above 1 needs a feed-forward network (--net ff): an LSTM "
+                          "learner replays one environment's segment from its state")
     _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
     _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")
     _check(r.stop_at_return is None or math.isfinite(r.stop_at_return), "stop-at-return", r.stop_at_return,

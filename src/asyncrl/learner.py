@@ -90,11 +90,18 @@ class _StatsMeans:
 
 
 def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int) -> None:
-    """One actor-learner: its own environment, local network and seed, until the budget is spent."""
+    """One actor-learner: its own environments, local network and seed, until the budget is spent.
+
+    With ``envs_per_worker`` K > 1 the learner steps K environments in lock-step, choosing their
+    actions with one batched forward pass; each environment's segment still ends at t_max steps or
+    at its terminal state (an environment whose segment ended waits for the others), and the
+    learner pushes one update for all K segments. K = 1 is the paper's learner exactly.
+    """
     torch.set_num_threads(1)  # many learners on few cores: intra-op threads would only contend
     torch.manual_seed(seed)
-    env = build_env(config.env, training=True)
-    obs_shape, obs_dtype, action_spec = describe_spaces(env)
+    n_envs = config.run.envs_per_worker
+    envs = [build_env(config.env, training=True) for _ in range(n_envs)]
+    obs_shape, obs_dtype, action_spec = describe_spaces(envs[0])
     algo = make_algorithm(config.algo)
     algo.setup_exploration(np.random.default_rng(seed))
     net = build_network(obs_shape, action_spec, algo.head, config.net)
@@ -106,67 +113,94 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     target_update = config.algo.target_update
     frames_each_step = frames_per_step(config.env)
     max_grad_norm = config.optim.max_grad_norm or math.inf  # 0 means no clipping
-    # Frames stay uint8 until the network; vector observations become float32.
+    # Frames stay uint8 until the network; vector observations become float32. Row t holds s_t of
+    # every environment, so the states acted on together are one contiguous batch.
     buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
-    obs_buf = torch.zeros((t_max + 1, *obs_shape), dtype=buf_dtype)
+    obs_buf = torch.zeros((t_max + 1, n_envs, *obs_shape), dtype=buf_dtype)
     stats = _StatsMeans()
 
-    obs, _ = env.reset(seed=seed)
-    next_action: int | None = None  # chosen at the end of the last segment (Sarsa's a')
+    for k, env in enumerate(envs):
+        obs, _ = env.reset(seed=seed + k)
+        obs_buf[0, k] = torch.from_numpy(obs)
+    # The action chosen at the end of the last segment (Sarsa's a'), per environment.
+    next_actions: list[int | None] = [None] * n_envs
     frames = shared.add_frames(0)
     shared.report("started", worker, {})
     while True:
         shared.pull(pulled)  # theta' <- theta
         algo.begin_segment(frames)
         start_state = net.state  # LSTM: the state at s_0, produced without a graph (detached)
-        obs_buf[0] = torch.from_numpy(obs)
-        actions: list[int | np.ndarray] = []
-        rewards: list[float] = []
-        terminated = truncated = False
+        actions: list[list] = [[] for _ in range(n_envs)]
+        rewards: list[list[float]] = [[] for _ in range(n_envs)]
+        terminated = [False] * n_envs
+        truncated = [False] * n_envs
+        active = list(range(n_envs))
         for t in range(t_max):
-            if t == 0 and next_action is not None:
-                action, next_action = next_action, None
-            else:
-                action = algo.act(net, obs_buf[t : t + 1])
-            obs, reward, terminated, truncated, info = env.step(action)
-            actions.append(action)
-            rewards.append(float(reward))
-            obs_buf[t + 1] = torch.from_numpy(obs)
-            if terminated or truncated:
-                if "episode" in info:  # a whole game ended (not only a life)
-                    ep = info["episode"]
-                    shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"])})
-                obs, _ = env.reset()
+            chosen = dict.fromkeys(active)
+            if t == 0:
+                for k in active:
+                    chosen[k], next_actions[k] = next_actions[k], None
+            undecided = [k for k in active if chosen[k] is None]
+            if undecided:
+                states = obs_buf[t] if len(undecided) == n_envs else obs_buf[t, undecided]
+                chosen.update(zip(undecided, algo.act(net, states), strict=True))
+            for k in list(active):
+                obs, reward, term, trunc, info = envs[k].step(chosen[k])
+                actions[k].append(chosen[k])
+                rewards[k].append(float(reward))
+                obs_buf[t + 1, k] = torch.from_numpy(obs)
+                if term or trunc:
+                    if "episode" in info:  # a whole game ended (not only a life)
+                        ep = info["episode"]
+                        shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"])})
+                    terminated[k], truncated[k] = term, trunc
+                    active.remove(k)
+            if not active:
                 break
 
-        steps = len(actions)
-        last_action = None
-        if algo.needs_next_action and not terminated:
-            last_action = algo.act(net, obs_buf[steps : steps + 1])
-            if not truncated:  # the episode goes on: this is the next segment's first action
-                next_action = last_action
-        segment = Segment(
-            obs=obs_buf[: steps + 1],
-            # int64 indices, or the unclipped float32 samples of a continuous policy
-            actions=torch.as_tensor(np.array(actions)),
-            rewards=torch.tensor(rewards, dtype=torch.float32),
-            terminated=terminated,
-            next_action=last_action,
-        )
-        # LSTM: the loss replays the segment from the state at s_0, so backpropagation is
-        # truncated at the segment's start; the next segment goes on from the state acting
-        # reached, or from zeros after the episode's end.
-        carried = None if (terminated or truncated) else net.state
+        lengths = [len(a) for a in actions]
+        last_actions: list[int | None] = [None] * n_envs
+        if algo.needs_next_action:
+            going_on = [k for k in range(n_envs) if not terminated[k]]
+            if going_on:
+                states = torch.stack([obs_buf[lengths[k], k] for k in going_on])
+                for k, action in zip(going_on, algo.act(net, states), strict=True):
+                    last_actions[k] = action
+                    if not truncated[k]:  # the episode goes on: this is the next segment's first action
+                        next_actions[k] = action
+        segments = [
+            Segment(
+                obs=obs_buf[: lengths[k] + 1, k],
+                # int64 indices, or the unclipped float32 samples of a continuous policy
+                actions=torch.as_tensor(np.array(actions[k])),
+                rewards=torch.tensor(rewards[k], dtype=torch.float32),
+                terminated=terminated[k],
+                next_action=last_actions[k],
+            )
+            for k in range(n_envs)
+        ]
+        # LSTM (one environment): the loss replays the segment from the state at s_0, so
+        # backpropagation is truncated at the segment's start; the next segment goes on from the
+        # state acting reached, or from zeros after the episode's end.
+        carried = None if (terminated[0] or truncated[0]) else net.state
         net.state = start_state
-        loss, segment_stats = algo.loss(net, segment, target_net)
+        loss, segment_stats = algo.loss(net, segments, target_net)
         net.state = carried
         if net.obs_norm is not None:
-            shared.observe(obs_buf[:steps])
+            shared.observe(torch.cat([obs_buf[: lengths[k], k] for k in range(n_envs)]))
         net.zero_grad(set_to_none=False)
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
 
-        added = steps * frames_each_step
+        # The next segment starts where each environment is, or from a new episode.
+        for k in range(n_envs):
+            if terminated[k] or truncated[k]:
+                obs, _ = envs[k].reset()
+                obs_buf[0, k] = torch.from_numpy(obs)
+            else:
+                obs_buf[0, k] = obs_buf[lengths[k], k]
+
+        added = sum(lengths) * frames_each_step
         frames = shared.add_frames(added)  # T <- T + steps
         if target_net is not None and (frames - added) // target_update < frames // target_update:
             shared.update_target()  # this learner took T past a multiple of I_target: theta- <- theta
@@ -183,4 +217,5 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             break
     if stats.count or stats.skipped:  # the last statistics too, so that even a short run has them
         shared.report("stats", worker, {**stats.take(), "learning_rate": lr})
-    env.close()
+    for env in envs:
+        env.close()

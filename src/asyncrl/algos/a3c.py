@@ -7,17 +7,19 @@ For a segment s_0..s_T with R = 0 if s_T is terminal else V(s_T):
     for i = T-1 .. 0:  R <- r_i + gamma R
     d_theta   += grad log pi(a_i | s_i) (R - V(s_i)) + beta grad H(pi(s_i))
     d_theta_v += grad (R - V(s_i))^2            (scaled by value_loss_coef, 0.5)
-Gradients of the segment are summed, as the paper accumulates them, and applied once.
+Gradients of the segment are summed, as the paper accumulates them, and applied once. A learner
+that steps several environments (``--envs-per-worker``) sums the gradients of all their segments.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+
 import torch
 
 from asyncrl.algos.base import Algorithm
 from asyncrl.algos.policies import Categorical
-from asyncrl.algos.segment import Segment, discounted_returns
+from asyncrl.algos.segment import Batch, Segment, discounted_returns
 from asyncrl.config import ENTROPY_BETA, GAUSSIAN_ENTROPY_BETA, AlgoConfig
 
 
@@ -48,30 +50,37 @@ class A3C(Algorithm):
         self.value_loss_coef = config.value_loss_coef
 
     @torch.no_grad()
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int | np.ndarray:
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list:
         policy, _ = net(obs)
         distribution = net.distribution
         return distribution.mode(policy) if deterministic else distribution.sample(policy)
 
-    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None = None
-             ) -> tuple[torch.Tensor, dict[str, float]]:
-        # One batched forward over s_0..s_T: the local parameters are fixed during a segment, so
-        # this equals the values seen while acting, and s_T's value is the bootstrap. An LSTM
-        # network starts from the state it had at s_0 (the learner restores it): backpropagation
-        # runs through the segment's steps and stops there.
-        policy, values = net(segment.obs)
+    def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment],
+             target_net: torch.nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        # One batched forward over s_0..s_T of every segment: the local parameters are fixed
+        # during a segment, so this equals the values seen while acting, and s_T's value is the
+        # bootstrap. An LSTM network starts from the state it had at s_0 (the learner restores
+        # it): backpropagation runs through the segment's steps and stops there.
+        batch = Batch.of(segments)
+        policy, values = net(batch.obs)
         distribution = net.distribution
-        bootstrap = 0.0 if segment.terminated else values[-1].detach()
-        returns = discounted_returns(segment.rewards, bootstrap, self.gamma)
-        advantages = returns - values[:-1]
-        pg = policy_gradient_loss(policy[:-1], segment.actions, advantages, distribution)
-        ent = entropy(policy[:-1], distribution)
+        last_values = values.detach()[batch.last_rows]
+        returns = torch.cat([
+            discounted_returns(s.rewards, 0.0 if s.terminated else last_values[k], self.gamma)
+            for k, s in enumerate(batch.segments)
+        ])
+        step_policy = policy[batch.step_rows]
+        advantages = returns - values[batch.step_rows]
+        pg = policy_gradient_loss(step_policy, batch.actions, advantages, distribution)
+        ent = entropy(step_policy, distribution)
         vl = value_loss(advantages)
         beta = self.entropy_beta
         if beta is None:  # an unresolved config: the paper's weight for this kind of policy
             beta = GAUSSIAN_ENTROPY_BETA if distribution.continuous else ENTROPY_BETA
+        # Summed over the steps of every segment, as the paper accumulates a segment's gradients:
+        # a learner with K environments applies in one update what K learners would in K.
         total = pg - beta * ent + self.value_loss_coef * vl
-        n = len(segment)
+        n = batch.steps
         stats = {
             "policy_loss": pg.item() / n,
             "value_loss": vl.item() / n,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -33,10 +34,11 @@ class Algorithm(ABC):
         """Called before each segment with the global frame count."""
 
     @abstractmethod
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int | np.ndarray:
-        """The action for a batch of one observation (no gradient): an index, or a real vector."""
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list:
+        """One action per observation of the batch (no gradient): an index, or a real vector."""
 
     @abstractmethod
-    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module | None
-             ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The segment's loss, whose gradient is the update, and statistics to log."""
+    def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment],
+             target_net: torch.nn.Module | None) -> tuple[torch.Tensor, dict[str, float]]:
+        """The loss of a segment, or of one segment per environment the learner steps, whose
+        gradient is the update, and statistics to log."""

@@ -28,12 +28,13 @@ class Categorical:
         return -(log_p.exp() * log_p).sum(-1)
 
     @staticmethod
-    def sample(logits: torch.Tensor) -> int:
-        return int(torch.multinomial(F.softmax(logits[0], dim=-1), 1))
+    def sample(logits: torch.Tensor) -> list[int]:
+        """One action per row."""
+        return torch.multinomial(F.softmax(logits, dim=-1), 1).squeeze(1).tolist()
 
     @staticmethod
-    def mode(logits: torch.Tensor) -> int:
-        return int(logits[0].argmax(-1))
+    def mode(logits: torch.Tensor) -> list[int]:
+        return logits.argmax(-1).tolist()
 
 
 class Gaussian:
@@ -56,10 +57,11 @@ class Gaussian:
         return (0.5 * (torch.log(2 * math.pi * var) + 1)).sum(-1)
 
     @staticmethod
-    def sample(params: torch.Tensor) -> np.ndarray:
-        mean, var = Gaussian.split(params[0])
-        return (mean + var.sqrt() * torch.randn_like(mean)).detach().numpy()
+    def sample(params: torch.Tensor) -> list[np.ndarray]:
+        """One action vector per row."""
+        mean, var = Gaussian.split(params)
+        return list((mean + var.sqrt() * torch.randn_like(mean)).detach().numpy())
 
     @staticmethod
-    def mode(params: torch.Tensor) -> np.ndarray:
-        return Gaussian.split(params[0])[0].detach().numpy()
+    def mode(params: torch.Tensor) -> list[np.ndarray]:
+        return list(Gaussian.split(params)[0].detach().numpy())

@@ -10,16 +10,19 @@ global frames. They differ only in the target:
 
 with the bootstrap term 0 after a terminal state. The one-step methods accumulate the gradients of
 ``async_update`` steps (or up to the episode's end) before applying them, n-step Q those of its
-``t_max``-step segment; either way the learner applies them once per segment.
+``t_max``-step segment; either way the learner applies them once per segment. A learner that steps
+several environments (``--envs-per-worker``) sums the gradients of all their segments.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from asyncrl.algos.base import Algorithm
-from asyncrl.algos.segment import Segment, discounted_returns
+from asyncrl.algos.segment import Batch, Segment, discounted_returns
 from asyncrl.config import AlgoConfig
 
 # The paper's exploration: each learner's final epsilon is drawn once from this distribution.
@@ -88,31 +91,41 @@ class QLearning(Algorithm):
         self.epsilon = epsilon_at(frames, self.final_epsilon, self.anneal_frames)
 
     @torch.no_grad()
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> int:
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list[int]:
         q = net(obs)
-        if not deterministic and self.rng.random() < self.epsilon:
-            return int(self.rng.integers(q.shape[-1]))
-        return int(q.argmax(-1))
+        actions = q.argmax(-1).tolist()
+        if not deterministic:
+            for i in range(len(actions)):
+                if self.rng.random() < self.epsilon:
+                    actions[i] = int(self.rng.integers(q.shape[-1]))
+        return actions
 
-    def loss(self, net: torch.nn.Module, segment: Segment, target_net: torch.nn.Module
+    def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment], target_net: torch.nn.Module
              ) -> tuple[torch.Tensor, dict[str, float]]:
-        q = net(segment.obs[:-1]).gather(1, segment.actions.unsqueeze(1)).squeeze(1)
-        with torch.no_grad():  # one batched forward of the target network for the whole segment
+        batch = Batch.of(segments)
+        q = net(batch.obs[batch.step_rows]).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():  # one batched forward of the target network for every segment
             if self.kind == "n-step-q":
-                targets = n_step_q_targets(segment.rewards, target_net(segment.obs[-1:]), segment.terminated,
-                                           self.gamma)
+                last_q = target_net(batch.obs[batch.last_rows])
+                targets = [n_step_q_targets(s.rewards, last_q[k], s.terminated, self.gamma)
+                           for k, s in enumerate(batch.segments)]
             else:
-                next_q = target_net(segment.obs[1:])
+                next_q = target_net(batch.obs[batch.step_rows + 1]).split([len(s) for s in batch.segments])
                 if self.kind == "one-step-q":
-                    targets = one_step_q_targets(segment.rewards, next_q, segment.terminated, self.gamma)
+                    targets = [one_step_q_targets(s.rewards, nq, s.terminated, self.gamma)
+                               for s, nq in zip(batch.segments, next_q, strict=True)]
                 else:
-                    next_actions = torch.cat([segment.actions[1:], _next_action_tensor(segment.next_action)])
-                    targets = one_step_sarsa_targets(segment.rewards, next_q, next_actions,
-                                                     segment.terminated, self.gamma)
-        td = targets - q
+                    targets = [
+                        one_step_sarsa_targets(
+                            s.rewards, nq, torch.cat([s.actions[1:], _next_action_tensor(s.next_action)]),
+                            s.terminated, self.gamma)
+                        for s, nq in zip(batch.segments, next_q, strict=True)
+                    ]
+        td = torch.cat(targets) - q
         loss = td.pow(2).sum()
-        return loss, {"td_loss": loss.item() / len(segment), "q_values": q.mean().item(),
-                      "epsilon": self.epsilon}
+        # Summed over the steps of every segment, as the paper accumulates a segment's gradients.
+        return loss, {"td_loss": loss.item() / batch.steps, "q_values": q.mean().item(),
+                                   "epsilon": self.epsilon}
 
 
 def _next_action_tensor(action: int | None) -> torch.Tensor:

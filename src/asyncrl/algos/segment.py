@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -34,3 +36,41 @@ def discounted_returns(rewards: torch.Tensor, bootstrap: torch.Tensor | float, g
         running = rewards[i] + gamma * running
         returns[i] = running
     return returns
+
+
+@dataclass
+class Batch:
+    """Several segments (one per environment a learner steps) laid end to end for one forward pass.
+
+    ``obs`` holds every segment's s_0..s_T in turn; ``step_rows`` index the states that were acted
+    in (s_0..s_{T-1} of each segment) and ``last_rows`` each segment's s_T.
+    """
+
+    segments: list[Segment]
+    obs: torch.Tensor
+    step_rows: torch.Tensor
+    last_rows: torch.Tensor
+    actions: torch.Tensor
+
+    @classmethod
+    def of(cls, segments: Segment | Sequence[Segment]) -> Batch:
+        segments = [segments] if isinstance(segments, Segment) else list(segments)
+        lengths = np.array([len(s) for s in segments])
+        ends = np.cumsum(lengths + 1)  # one past each segment's s_T
+        starts = ends - lengths - 1
+        steps = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, lengths, strict=True)])
+        one = len(segments) == 1
+        return cls(
+            segments=segments,
+            obs=segments[0].obs if one else torch.cat([s.obs for s in segments]),
+            step_rows=torch.from_numpy(steps),
+            last_rows=torch.from_numpy(ends - 1),
+            actions=segments[0].actions if one else torch.cat([s.actions for s in segments]),
+        )
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_rows)
+
+    def __len__(self) -> int:
+        return len(self.segments)

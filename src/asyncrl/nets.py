@@ -27,7 +27,7 @@ class AtariTorso(nn.Module):
         self.out_features = out_features
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = obs.float() / 255.0
+        x = obs.float().div_(255.0)  # in place: one float copy of the frames, not two
         x = F.relu(self.conv1(x))
         x = F.relu(self.conv2(x))
         return F.relu(self.fc(x.flatten(1)))

@@ -1,0 +1,122 @@
+"""asyncrl A3C against Stable-Baselines3 A2C on ALE/Pong-v5: training frames/s, side by side.
+
+Both train for the same wall-clock time, one after the other, alternating for ``--rounds``
+rounds so that a host whose speed drifts affects both alike; each training run is its own
+process. The figure for each is emulator frames per second of training once it has started
+(environment creation and start-up excluded for both), and the ratio is of the medians.
+
+(i)  asyncrl: `asyncrl train --preset atari-a3c-ff --env ALE/Pong-v5` with the fastest settings
+     measured on this machine (``--workers``, ``--envs-per-worker``), its `steady_frames_per_second`.
+(ii) Stable-Baselines3 A2C with its standard Atari setup, as RL Baselines3 Zoo trains it:
+     `make_atari_env` (AtariWrapper: no-op starts, frame skip 4 with max-pooling, 84x84 grey,
+     life-loss terminal, reward clipping) on the same game without sticky actions, 16 environments
+     in a DummyVecEnv, 4 frames stacked, CnnPolicy, n_steps 5, ent_coef 0.01, vf_coef 0.25,
+     RMSpropTFLike(eps=1e-5), PyTorch's default threads. Its frames are timesteps x 4.
+
+Needs the benchmark extra: pip install -e '.[bench]'  (stable-baselines3; never needed to train).
+
+    python bench/compare.py --seconds 120 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from throughput import machine
+
+SB3_ENV = "PongNoFrameskip-v4"  # ALE/Pong-v5 without its frameskip and sticky actions: what AtariWrapper expects
+SB3_FRAME_SKIP = 4
+
+
+def run_asyncrl(seconds: float, workers: int, envs_per_worker: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        subprocess.run([sys.executable, "-m", "asyncrl", "train", "--preset", "atari-a3c-ff", "--env", "ALE/Pong-v5",
+                        "--workers", str(workers), "--envs-per-worker", str(envs_per_worker),
+                        "--max-seconds", str(seconds), "--run-dir", str(run_dir), "--quiet"], check=True)
+        summary = json.loads((run_dir / "summary.json").read_text())
+    return {"fps": summary["steady_frames_per_second"], "frames": summary["frames"]}
+
+
+def run_sb3(seconds: float) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--sb3-child", str(seconds)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sb3_child(seconds: float) -> None:
+    """Train SB3 A2C for ``seconds`` after its first step; print frames/s as JSON (in its own process)."""
+    import ale_py
+    import gymnasium as gym
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gym.register_envs(ale_py)
+    env = VecFrameStack(make_atari_env(SB3_ENV, n_envs=16, seed=0), n_stack=4)
+    model = A2C("CnnPolicy", env, n_steps=5, ent_coef=0.01, vf_coef=0.25, seed=0, verbose=0,
+                policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}})
+
+    class Clock(BaseCallback):
+        """Starts the clock at the first step (start-up excluded) and stops training at the limit."""
+
+        def _on_training_start(self) -> None:
+            self.start, self.start_steps = None, 0
+
+        def _on_step(self) -> bool:
+            if self.start is None:
+                self.start, self.start_steps = time.perf_counter(), self.num_timesteps
+            self.elapsed = time.perf_counter() - self.start
+            return self.elapsed < seconds
+
+    clock = Clock()
+    model.learn(total_timesteps=10**9, callback=clock)
+    steps = model.num_timesteps - clock.start_steps
+    print(json.dumps({"fps": steps * SB3_FRAME_SKIP / clock.elapsed, "frames": model.num_timesteps * SB3_FRAME_SKIP}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=120.0, help="training time of each run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (one run of each per round)")
+    parser.add_argument("--workers", type=int, default=2, help="asyncrl learners")
+    parser.add_argument("--envs-per-worker", type=int, default=16, help="asyncrl environments per learner")
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
+    parser.add_argument("--sb3-child", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sb3_child is not None:
+        sb3_child(args.sb3_child)
+        return
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        parser.exit(2, "compare.py: Stable-Baselines3 is not installed: pip install -e '.[bench]'\n")
+
+    ours, theirs = [], []
+    for r in range(args.rounds):
+        ours.append(run_asyncrl(args.seconds, args.workers, args.envs_per_worker))
+        print(f"round {r + 1}/{args.rounds}  asyncrl A3C   {ours[-1]['fps']:8,.0f} frames/s", flush=True)
+        theirs.append(run_sb3(args.seconds))
+        print(f"round {r + 1}/{args.rounds}  SB3 A2C       {theirs[-1]['fps']:8,.0f} frames/s", flush=True)
+    a, b = statistics.median(x["fps"] for x in ours), statistics.median(x["fps"] for x in theirs)
+    print(f"\nALE/Pong-v5, {args.seconds:g} s per run, median of {args.rounds}; {machine()}")
+    print(f"asyncrl A3C ({args.workers} learners x {args.envs_per_worker} envs): {a:,.0f} frames/s")
+    print(f"Stable-Baselines3 A2C (16 envs, DummyVecEnv):   {b:,.0f} frames/s")
+    print(f"ratio: {a / b:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "seconds": args.seconds, "asyncrl": ours,
+                                         "sb3_a2c": theirs, "ratio": a / b}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

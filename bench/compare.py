@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import machine
+from common import machine
 
 SB3_ENV = "PongNoFrameskip-v4"  # ALE/Pong-v5 without its frameskip and sticky actions: what AtariWrapper expects
 SB3_FRAME_SKIP = 4

@@ -16,28 +16,14 @@ frames/s x seconds) so that the schedule ends with the run. Time is counted from
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
 import time
-from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import machine
-
-
-def first_reaching(metrics: Path, target: float, window: int) -> dict | None:
-    """The episode at which the mean of the last ``window`` returns first reached ``target``."""
-    recent: deque[float] = deque(maxlen=window)
-    with open(metrics, newline="") as f:
-        for n, row in enumerate(csv.DictReader(f), start=1):
-            recent.append(float(row["return"]))
-            if len(recent) == window and sum(recent) / window >= target:
-                return {"episodes": n, "frames": int(row["frames"]), "wall_seconds": float(row["wall_seconds"]),
-                        "mean_return": sum(recent) / window}
-    return None
+from common import first_reaching, machine
 
 
 def main() -> None:
@@ -79,6 +65,7 @@ def main() -> None:
         "frames_per_second": summary["frames_per_second"],
         "train_seconds": summary.get("wall_seconds"),
         "process_seconds": round(process_seconds, 1),
+        "status": summary["status"],
         "final_mean_return": summary.get("mean_return_last_100"),
         "curve": str(args.run_dir / "pong.png"),
     }
@@ -87,7 +74,9 @@ def main() -> None:
         print(f"+{args.target:g} (mean of {args.episodes}) reached after {reached['frames']:,} frames and "
               f"{reached['wall_seconds'] / 60:.1f} minutes ({reached['episodes']} games)")
     else:
-        print(f"+{args.target:g} not reached within {args.minutes:g} minutes: {summary['frames']:,} frames")
+        print(f"+{args.target:g} not reached: the run ended ({summary['status']}) after {summary['frames']:,} "
+              f"frames and {summary['wall_seconds'] / 60:.1f} minutes, last-100 mean "
+              f"{summary['mean_return_last_100']}")
     print(f"curve: {result['curve']}; result: {args.run_dir / 'pong.json'}")
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine
 
 
 def measure(env: str, entry: str, workers: int, seconds: float, extra: list[str]) -> dict:
@@ -47,18 +48,6 @@ def measure(env: str, entry: str, workers: int, seconds: float, extra: list[str]
         if key in summary:  # the Ray backend's traffic to and from its parameter server, and its cost
             result[key] = summary[key]
     return result
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -83,6 +72,10 @@ def main() -> None:
             if "bytes_to_server_per_learner_per_second" in result:
                 traffic = (f", {result['bytes_to_server_per_learner_per_second'] / 1e6:,.1f} MB/s up and "
                            f"{result['bytes_from_server_per_learner_per_second'] / 1e6:,.1f} MB/s down per learner")
+            if result["steady_fps"] is None:  # the time ran out before every learner had started
+                print(f"repeat {repeat + 1}/{args.repeats}  {algo:<16} workers {workers:>2}: not every learner "
+                      f"started within {args.seconds:g} s; give it more --seconds", flush=True)
+                continue
             print(f"repeat {repeat + 1}/{args.repeats}  {algo:<16} workers {workers:>2}: "
                   f"{result['steady_fps']:,.0f} frames/s{traffic}", flush=True)
 
@@ -90,6 +83,10 @@ def main() -> None:
     print("| method | workers | frames/s (median) | runs | MB/s per learner to / from the server (median) |")
     print("|---|---|---|---|---|")
     for (algo, workers), results in runs.items():
+        results = [r for r in results if r["steady_fps"] is not None]
+        if not results:
+            print(f"| {algo} | {workers} | n/a | learners still starting | |")
+            continue
         fps = [r["steady_fps"] for r in results]
         traffic = "n/a (shared memory)"
         if "bytes_to_server_per_learner_per_second" in results[0]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import asyncrl.learner
 from asyncrl.algos import make_algorithm
 from asyncrl.algos.segment import Segment
 from asyncrl.config import AlgoConfig, EnvConfig, RunConfig, TrainConfig, resolve
@@ -70,8 +71,6 @@ def test_each_environment_keeps_its_own_consecutive_segments(monkeypatch, algo):
     """Three CartPoles in one learner: every environment's segments follow on from each other
     (or start a new episode after a terminal one), end early only at an episode's end, and the
     frame counter grows by the steps of all three."""
-    import asyncrl.learner
-
     records = []
 
     def recording(config):
@@ -120,3 +119,19 @@ def test_bad_envs_per_worker_is_one_line(cli):
     assert_one_line_error(cli("train", "--env", "CartPole-v1", "--envs-per-worker", "0"), "--envs-per-worker")
     assert_one_line_error(cli("train", "--env", "CartPole-v1", "--net", "lstm", "--envs-per-worker", "2"),
                           "--envs-per-worker", "--net ff")
+
+
+def test_a_learner_runs_with_the_intra_op_threads_it_is_given():
+    config = resolve(TrainConfig(env=EnvConfig(env_id="CartPole-v1"),
+                                 run=RunConfig(workers=1, torch_threads=2, frames=50)))
+    net = build_network((4,), ActionSpec(False, 2), "actor_critic", config.net)
+    before = torch.get_num_threads()
+    try:
+        asyncrl.learner.run_learner(0, config, RecordingShared(net), seed=0)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bad_torch_threads_is_one_line(cli):
+    assert_one_line_error(cli("train", "--env", "CartPole-v1", "--torch-threads", "0"), "--torch-threads")

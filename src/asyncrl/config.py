@@ -212,6 +212,10 @@ class RunConfig:
             "pass; one update accumulates all their segments (feed-forward networks; default: 1, the paper's)"
         ),
     )
+    torch_threads: int = field(
+        default=1,
+        metadata=_help("PyTorch intra-op threads per learner (default: 1; learners, not threads, fill the cores)"),
+    )
     frames: int | None = field(
         default=None,
         metadata=_help(
@@ -290,6 +294,7 @@ GROUPS = ("env", "net", "algo", "optim", "run")
 RESUMABLE = {
     ("run", "workers"),
     ("run", "envs_per_worker"),
+    ("run", "torch_threads"),
     ("run", "frames"),
     ("run", "max_seconds"),
     ("run", "stop_at_return"),
@@ -416,6 +421,7 @@ def validate(config: TrainConfig) -> None:
     if r.envs_per_worker > 1 and n.core == "lstm":
         raise ConfigError("--envs-per-worker above 1 needs a feed-forward network (--net ff): an LSTM "
                           "learner replays one environment's segment from its state")
+    _check(r.torch_threads >= 1, "torch-threads", r.torch_threads, "a positive integer")
     _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
     _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")
     _check(r.stop_at_return is None or math.isfinite(r.stop_at_return), "stop-at-return", r.stop_at_return,

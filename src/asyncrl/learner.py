@@ -97,7 +97,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     at its terminal state (an environment whose segment ended waits for the others), and the
     learner pushes one update for all K segments. K = 1 is the paper's learner exactly.
     """
-    torch.set_num_threads(1)  # many learners on few cores: intra-op threads would only contend
+    # One thread by default: many learners on few cores, and intra-op threads would only contend.
+    torch.set_num_threads(config.run.torch_threads)
     torch.manual_seed(seed)
     n_envs = config.run.envs_per_worker
     envs = [build_env(config.env, training=True) for _ in range(n_envs)]

@@ -61,11 +61,13 @@ def _connect_ray(config: TrainConfig) -> None:
     from asyncrl.backends.ray_cluster import connect
     from asyncrl.config import ATARI_WORKERS, is_atari
 
-    cpus = connect(config.run.address, config.run.workers)
+    threads = config.run.torch_threads
+    cpus = connect(config.run.address, config.run.workers and config.run.workers * threads)
     if config.run.workers is None:
-        config.run.workers = ATARI_WORKERS if is_atari(config.env.env_id) else cpus
-    if config.run.workers > cpus:
-        raise ConfigError(f"--workers {config.run.workers} needs one CPU per learner; the Ray cluster at "
+        config.run.workers = ATARI_WORKERS if is_atari(config.env.env_id) else max(1, cpus // threads)
+    if config.run.workers * threads > cpus:
+        per = "one CPU" if threads == 1 else f"{threads} CPUs (--torch-threads)"
+        raise ConfigError(f"--workers {config.run.workers} needs {per} per learner; the Ray cluster at "
                           f"{config.run.address} has {cpus}")
 
 
@@ -263,6 +265,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             "env": config.env.env_id,
             "algo": config.algo.algo,
             "workers": config.run.workers,
+            "envs_per_worker": config.run.envs_per_worker,
             "frames": frames,
             "wall_seconds": round(wall(), 2),
             "frames_per_second": round((stopped_frames - start_frames) / elapsed, 1) if elapsed > 0 else 0.0,

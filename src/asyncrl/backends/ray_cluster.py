@@ -62,11 +62,12 @@ def _reachable(address: str) -> bool:
         return False
 
 
-def connect(address: str | None, workers: int | None) -> int:
+def connect(address: str | None, cpus_needed: int | None) -> int:
     """Join the cluster at ``address`` ('auto', host:port) or start a local Ray instance.
 
-    Returns the cluster's CPU count. A local instance gets at least ``workers`` CPUs so that, as
-    with the local backend, more learners than cores share them instead of waiting.
+    Returns the cluster's CPU count. A local instance gets at least ``cpus_needed`` CPUs (one per
+    learner thread) so that, as with the local backend, more learners than cores share them
+    instead of waiting.
     """
     _require_ray()
     if ray.is_initialized():
@@ -78,7 +79,7 @@ def connect(address: str | None, workers: int | None) -> int:
               "logging_level": "WARNING", "configure_logging": True}
     try:
         if address is None:
-            cpus = max(os.cpu_count() or 1, workers or 1)
+            cpus = max(os.cpu_count() or 1, cpus_needed or 1)
             ray.init(num_cpus=cpus, object_store_memory=200 * 1024**2, **kwargs)
         else:
             ray.init(address=address, **kwargs)
@@ -333,7 +334,7 @@ class RayBackend:
         server_cls = ray.remote(num_cpus=0, max_concurrency=config.run.workers + 4)(ParameterServer)
         self.server = server_cls.remote(config, obs_shape, actions, head, target_net is not None, state,
                                         start_frames)
-        self.learner_cls = ray.remote(num_cpus=1, max_restarts=0)(Learner)
+        self.learner_cls = ray.remote(num_cpus=config.run.torch_threads, max_restarts=0)(Learner)
         self.learners: dict[int, tuple] = {}  # worker -> (actor, run ref)
         self.finished: set[int] = set()
         self.nodes: dict[int, str] = {}

@@ -1,0 +1,34 @@
+"""What the benchmark scripts share: the machine's description and the time to reach a score."""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+from collections import deque
+from pathlib import Path
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def first_reaching(metrics: Path, target: float, window: int) -> dict | None:
+    """The episode at which the mean of the last ``window`` returns in a run's metrics.csv first
+    reached ``target``: its number, the frames and wall-clock seconds then, and the mean."""
+    recent: deque[float] = deque(maxlen=window)
+    with open(metrics, newline="") as f:
+        for n, row in enumerate(csv.DictReader(f), start=1):
+            recent.append(float(row["return"]))
+            if len(recent) == window and sum(recent) / window >= target:
+                return {"episodes": n, "frames": int(row["frames"]), "wall_seconds": float(row["wall_seconds"]),
+                        "mean_return": sum(recent) / window}
+    return None

@@ -25,25 +25,15 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
+from throughput import measure
 
 SB3_ENV = "PongNoFrameskip-v4"  # ALE/Pong-v5 without its frameskip and sticky actions: what AtariWrapper expects
 SB3_FRAME_SKIP = 4
-
-
-def run_asyncrl(seconds: float, workers: int, envs_per_worker: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        run_dir = Path(tmp) / "run"
-        subprocess.run([sys.executable, "-m", "asyncrl", "train", "--preset", "atari-a3c-ff", "--env", "ALE/Pong-v5",
-                        "--workers", str(workers), "--envs-per-worker", str(envs_per_worker),
-                        "--max-seconds", str(seconds), "--run-dir", str(run_dir), "--quiet"], check=True)
-        summary = json.loads((run_dir / "summary.json").read_text())
-    return {"fps": summary["steady_frames_per_second"], "frames": summary["frames"]}
 
 
 def run_sb3(seconds: float) -> dict:
@@ -104,11 +94,12 @@ def main() -> None:
 
     ours, theirs = [], []
     for r in range(args.rounds):
-        ours.append(run_asyncrl(args.seconds, args.workers, args.envs_per_worker))
-        print(f"round {r + 1}/{args.rounds}  asyncrl A3C   {ours[-1]['fps']:8,.0f} frames/s", flush=True)
+        ours.append(measure("ALE/Pong-v5", f"a3c --preset atari-a3c-ff --envs-per-worker {args.envs_per_worker}",
+                            args.workers, args.seconds, []))
+        print(f"round {r + 1}/{args.rounds}  asyncrl A3C   {ours[-1]['steady_fps']:8,.0f} frames/s", flush=True)
         theirs.append(run_sb3(args.seconds))
         print(f"round {r + 1}/{args.rounds}  SB3 A2C       {theirs[-1]['fps']:8,.0f} frames/s", flush=True)
-    a, b = statistics.median(x["fps"] for x in ours), statistics.median(x["fps"] for x in theirs)
+    a, b = statistics.median(x["steady_fps"] for x in ours), statistics.median(x["fps"] for x in theirs)
     print(f"\nALE/Pong-v5, {args.seconds:g} s per run, median of {args.rounds}; {machine()}")
     print(f"asyncrl A3C ({args.workers} learners x {args.envs_per_worker} envs): {a:,.0f} frames/s")
     print(f"Stable-Baselines3 A2C (16 envs, DummyVecEnv):   {b:,.0f} frames/s")

@@ -126,6 +126,7 @@ def test_a_learner_runs_with_the_intra_op_threads_it_is_given():
                                  run=RunConfig(workers=1, torch_threads=2, frames=50)))
     net = build_network((4,), ActionSpec(False, 2), "actor_critic", config.net)
     before = torch.get_num_threads()
+    torch.set_num_threads(1)  # so that only the learner can have made it 2
     try:
         asyncrl.learner.run_learner(0, config, RecordingShared(net), seed=0)
         assert torch.get_num_threads() == 2

@@ -125,7 +125,7 @@ class QLearning(Algorithm):
         loss = td.pow(2).sum()
         # Summed over the steps of every segment, as the paper accumulates a segment's gradients.
         return loss, {"td_loss": loss.item() / batch.steps, "q_values": q.mean().item(),
-                                   "epsilon": self.epsilon}
+                      "epsilon": self.epsilon}
 
 
 def _next_action_tensor(action: int | None) -> torch.Tensor:

@@ -1,10 +1,13 @@
 """A learning curve as a Markdown table: mean episode return against frames and wall-clock time.
 
 Reads a run directory's metrics.csv (one row per finished episode) and averages the returns of
-the episodes that finished in each of ``--points`` equal slices of the run's frames.
+the episodes that finished in each of ``--points`` equal slices of the run's frames. With
+``--diagnostics`` it adds the learners' training statistics from the run's TensorBoard events,
+averaged over the same slices: the policy's entropy, the value's explained variance, the
+advantages' spread, the gradient norm and the update's size relative to the parameters.
 
     asyncrl train --env HalfCheetah-v5 --workers 2 --max-seconds 900 --run-dir runs/cheetah
-    python bench/curve.py runs/cheetah --points 10
+    python bench/curve.py runs/cheetah --points 10 --diagnostics
 """
 
 from __future__ import annotations
@@ -31,20 +34,56 @@ def curve(run_dir: Path, points: int) -> list[dict]:
     return out
 
 
+DIAGNOSTICS = {  # column -> TensorBoard tag
+    "entropy": "losses/entropy",
+    "expl. var.": "losses/explained_variance",
+    "adv. std": "losses/advantage_std",
+    "value loss": "losses/value_loss",
+    "grad norm": "losses/grad_norm",
+    "update/param": "losses/update_ratio",
+}
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the run's TensorBoard events: tag -> [(frames, value)]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def slice_means(series: list[tuple[int, float]], edges: list[tuple[float, float]]) -> list[float | None]:
+    out = []
+    for lo, hi in edges:
+        values = [v for f, v in series if lo < f <= hi]
+        out.append(sum(values) / len(values) if values else None)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--points", type=int, default=10)
+    parser.add_argument("--diagnostics", action="store_true",
+                        help="add the learners' statistics (entropy, explained variance, ...) per slice")
     args = parser.parse_args()
     summary_file = args.run_dir / "summary.json"
     if summary_file.exists():  # absent while the run is still going
         summary = json.loads(summary_file.read_text())
         print(f"{summary['algo']} on {summary['env']}, {summary['workers']} workers: {summary['frames']:,} "
               f"frames in {summary['wall_seconds']:.0f} s ({summary['frames_per_second']:,.0f} frames/s)\n")
-    print("| frames | wall-clock | episodes in slice | mean return |")
-    print("|---|---|---|---|")
-    for p in curve(args.run_dir, args.points):
-        print(f"| {p['frames']:,} | {p['wall_seconds'] / 60:.1f} min | {p['episodes']} | {p['mean_return']:.1f} |")
+    points = curve(args.run_dir, args.points)
+    columns: dict[str, list[float | None]] = {}
+    if args.diagnostics:
+        tags = scalars(args.run_dir)
+        edges = [(0 if k == 0 else points[k - 1]["frames"], p["frames"]) for k, p in enumerate(points)]
+        columns = {name: slice_means(tags[tag], edges) for name, tag in DIAGNOSTICS.items() if tag in tags}
+    print("| frames | wall-clock | episodes in slice | mean return |" + "".join(f" {c} |" for c in columns))
+    print("|---|---|---|---|" + "---|" * len(columns))
+    for k, p in enumerate(points):
+        extra = "".join(" – |" if v[k] is None else f" {v[k]:.3g} |" for v in columns.values())
+        print(f"| {p['frames']:,} | {p['wall_seconds'] / 60:.1f} min | {p['episodes']} | {p['mean_return']:.1f} |{extra}")
 
 
 if __name__ == "__main__":

@@ -89,8 +89,8 @@ class RecordingShared:
     def observe(self, obs):
         self.net.obs_norm.update(obs)
 
-    def push(self, grads, lr):
-        self.optimizer.step(grads, lr)
+    def push(self, grads, lr, measure=False):
+        return self.optimizer.step(grads, lr, measure)
 
     def add_frames(self, n):
         self.frames += n

@@ -51,6 +51,12 @@ def test_loss_is_policy_gradient_minus_entropy_plus_half_squared_advantage():
         expected = pg - 0.01 * ent + 0.5 * (adv[0] ** 2 + adv[1] ** 2)
         assert loss.item() == pytest.approx(expected, rel=1e-5)
         assert stats["entropy"] == pytest.approx(ent / 2, rel=1e-5)
+        # The value's diagnostics: 1 - Var(R - V) / Var(R), and the spread of R - V.
+        var_r = ((r0 - r1) / 2) ** 2
+        var_err = ((adv[0] - adv[1]) / 2) ** 2
+        # (constant returns, as in the terminal case here, explain nothing: 0 by convention)
+        assert stats["explained_variance"] == pytest.approx(1 - var_err / var_r if var_r else 0.0, abs=1e-5)
+        assert stats["advantage_std"] == pytest.approx(math.sqrt(var_err), rel=1e-5)
 
 
 def test_the_advantage_does_not_push_gradients_into_the_value_through_the_policy_term():

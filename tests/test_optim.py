@@ -53,3 +53,25 @@ def test_learning_rate_anneals_linearly_to_zero_over_the_budget():
     assert linear_lr(1e-3, 1000, 1000) == 0.0
     assert linear_lr(1e-3, 1200, 1000) == 0.0
     assert linear_lr(1e-3, 500, 1000, anneal=False) == 1e-3
+
+
+def test_a_measured_update_is_the_same_update_and_reports_its_size_relative_to_the_parameters():
+    grad = torch.tensor([0.5, -3.0, 1.0])
+    plain, measured = torch.tensor([1.0, -2.0, 2.0]), torch.tensor([1.0, -2.0, 2.0])
+    assert SharedRMSprop([plain], eps=0.1).step([grad], lr=0.01) is None
+    ratio = SharedRMSprop([measured], eps=0.1).step([grad], lr=0.01, measure=True)
+    torch.testing.assert_close(measured, plain)
+    update = 0.01 * grad / torch.sqrt(0.01 * grad**2 + 0.1)
+    before = torch.tensor([1.0, -2.0, 2.0])
+    assert abs(ratio - torch.linalg.norm(update).item() / torch.linalg.norm(before).item()) < 1e-6
+
+
+def test_statistics_started_at_one_make_the_first_updates_small_as_tensorflows_rmsprop_does():
+    grad = torch.tensor([0.5, -3.0])
+    from_zero, from_one = torch.zeros(2), torch.zeros(2)
+    SharedRMSprop([from_zero], eps=1e-5).step([grad], lr=0.01)
+    SharedRMSprop([from_one], eps=1e-5, init=1.0).step([grad], lr=0.01)
+    # From 0, g = 0.01 grad^2 and the step is 10x the learning rate whatever the gradient.
+    torch.testing.assert_close(from_zero, -0.01 * grad / torch.sqrt(0.01 * grad**2 + 1e-5))
+    assert torch.allclose(from_zero.abs(), torch.full((2,), 0.1), rtol=1e-2)
+    torch.testing.assert_close(from_one, -0.01 * grad / torch.sqrt(0.99 + 0.01 * grad**2 + 1e-5))

@@ -39,8 +39,9 @@ class SharedState(Protocol):
     def observe(self, obs: torch.Tensor) -> None:
         """Fold observations into the shared running statistics (networks with ``obs_norm``)."""
 
-    def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
-        """Apply gradients to the shared parameters (shared RMSProp, lock-free)."""
+    def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> float | None:
+        """Apply gradients to the shared parameters (shared RMSProp, lock-free); with ``measure``,
+        return the update's size relative to the parameters if the backend can tell (else None)."""
 
     def add_frames(self, n: int) -> int:
         """Add to the global frame counter; return its new value."""
@@ -63,13 +64,18 @@ def learner_seed(base_seed: int, worker: int, start_frames: int) -> int:
 
 
 class _StatsMeans:
-    """Averages a learner's per-segment statistics between two reports (no per-step logging)."""
+    """Averages a learner's per-segment statistics between two reports (no per-step logging).
+
+    Each statistic is averaged over the segments that measured it: some (the update's size) are
+    measured only once per report.
+    """
 
     def __init__(self):
         self.reset()
 
     def reset(self) -> None:
         self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
         self.count = 0
         self.skipped = 0
         self.since = time.monotonic()
@@ -77,13 +83,14 @@ class _StatsMeans:
     def add(self, stats: dict[str, float]) -> None:
         for key, value in stats.items():
             self.sums[key] = self.sums.get(key, 0.0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
         self.count += 1
 
     def report_due(self) -> bool:
         return time.monotonic() - self.since >= STATS_INTERVAL_S
 
     def take(self) -> dict[str, float]:
-        means = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        means = {k: v / self.counts[k] for k, v in self.sums.items()}
         means["nonfinite_skipped"] = self.skipped
         self.reset()
         return means
@@ -207,7 +214,10 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             shared.update_target()  # this learner took T past a multiple of I_target: theta- <- theta
         lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
         if math.isfinite(grad_norm):
-            shared.push([p.grad for p in params], lr)
+            due = stats.report_due()  # measure the update's size once per report: it costs a pass
+            update_ratio = shared.push([p.grad for p in params], lr, measure=due)
+            if update_ratio is not None:
+                segment_stats["update_ratio"] = update_ratio
             stats.add({**segment_stats, "grad_norm": grad_norm})
         else:  # never let a NaN/inf reach the shared parameters
             stats.skipped += 1

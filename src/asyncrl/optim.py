@@ -20,13 +20,17 @@ class SharedRMSprop:
     """RMSProp whose parameters and squared-gradient statistics live in shared memory."""
 
     def __init__(self, params: Iterable[torch.Tensor], alpha: float = 0.99, eps: float = 0.1,
-                 square_avg: list[torch.Tensor] | None = None):
-        """``square_avg`` attaches to statistics that already exist (a learner's view of shared ones)."""
+                 square_avg: list[torch.Tensor] | None = None, init: float = 0.0):
+        """``square_avg`` attaches to statistics that already exist (a learner's view of shared ones);
+        otherwise they start at ``init``. From 0 (PyTorch's RMSProp) the first updates are
+        ``1 / sqrt(1 - alpha)`` = 10 times the learning rate per parameter when epsilon is small;
+        from 1 (TensorFlow's RMSProp, which A2C in OpenAI Baselines used) they start small and grow
+        as g decays to the gradients' scale: a warm-up of a few hundred updates."""
         self.params = list(params)
         self.alpha = alpha
         self.eps = eps
         if square_avg is None:
-            square_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+            square_avg = [torch.full_like(p, init, memory_format=torch.preserve_format) for p in self.params]
         self.square_avg = square_avg
 
     def share_memory(self) -> SharedRMSprop:
@@ -37,11 +41,27 @@ class SharedRMSprop:
         return self
 
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor], lr: float) -> None:
-        """Apply one learner's accumulated gradients to the shared parameters, without locking."""
+    def step(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> float | None:
+        """Apply one learner's accumulated gradients to the shared parameters, without locking.
+
+        With ``measure`` it returns the update's size relative to the parameters, ||dtheta|| / ||theta||
+        (a diagnostic: it says whether steps are too small to move the policy, or large enough to
+        wreck it), at the cost of one more pass over the parameters.
+        """
+        update_sq = param_sq = 0.0
         for p, g, grad in zip(self.params, self.square_avg, grads, strict=True):
             g.mul_(self.alpha).addcmul_(grad, grad, value=1.0 - self.alpha)
-            p.addcdiv_(grad, (g + self.eps).sqrt_(), value=-lr)
+            denom = (g + self.eps).sqrt_()
+            if measure:
+                update = grad / denom
+                update_sq += float(update.pow(2).sum())
+                param_sq += float(p.pow(2).sum())
+                p.add_(update, alpha=-lr)
+            else:
+                p.addcdiv_(grad, denom, value=-lr)
+        if not measure:
+            return None
+        return lr * update_sq ** 0.5 / max(param_sq ** 0.5, 1e-12)
 
     def state_dict(self) -> dict:
         return {"square_avg": [g.clone() for g in self.square_avg], "alpha": self.alpha, "eps": self.eps}

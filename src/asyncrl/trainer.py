@@ -126,7 +126,8 @@ def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool
     algo_cls = REGISTRY[config.algo.algo]
     net = build_network(obs_shape, actions, algo_cls.head, config.net)
     target_net = copy.deepcopy(net) if algo_cls.uses_target_network else None
-    optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps)
+    optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps,
+                              init=config.optim.rms_init)
     start_frames, episodes, wall_before = 0, 0, 0.0
     if resume:
         # Resolved, so that a run saved before a setting existed compares with its default.

@@ -85,5 +85,20 @@ class A3C(Algorithm):
             "policy_loss": pg.item() / n,
             "value_loss": vl.item() / n,
             "entropy": ent.item() / n,
+            **value_diagnostics(returns, advantages.detach()),
         }
         return total, stats
+
+
+def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
+    """How well V predicts the returns, and the scale of the advantages that drive the policy.
+
+    explained_variance = 1 - Var(R - V) / Var(R): 1 is a perfect value, 0 no better than a
+    constant, below 0 worse. A policy cannot learn while its advantages are noise around zero.
+    """
+    var_returns = float(returns.var(unbiased=False)) if len(returns) > 1 else 0.0
+    var_error = float(advantages.var(unbiased=False)) if len(advantages) > 1 else 0.0
+    return {
+        "explained_variance": 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0,
+        "advantage_std": var_error ** 0.5,
+    }

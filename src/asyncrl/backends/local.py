@@ -55,8 +55,8 @@ class LocalShared:
     def observe(self, obs: torch.Tensor) -> None:
         self.shared_net.obs_norm.update(obs)  # in place, in shared memory, lock-free
 
-    def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
-        self.optimizer.step(grads, lr)
+    def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> float | None:
+        return self.optimizer.step(grads, lr, measure)
 
     def target_network(self) -> Network | None:
         return self.target_net

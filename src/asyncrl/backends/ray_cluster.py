@@ -131,7 +131,8 @@ class ParameterServer:
         torch.set_num_threads(1)
         self.net = build_network(obs_shape, actions, head, config.net)
         self.target_net = build_network(obs_shape, actions, head, config.net) if uses_target else None
-        self.optimizer = SharedRMSprop(self.net.parameters(), config.optim.rms_alpha, config.optim.rms_eps)
+        self.optimizer = SharedRMSprop(self.net.parameters(), config.optim.rms_alpha, config.optim.rms_eps,
+                                       init=config.optim.rms_init)
         if state is not None:
             self.net.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -269,7 +270,8 @@ class RayShared:
     def observe(self, obs: torch.Tensor) -> None:
         self.pending_obs.append(obs.numpy().copy())
 
-    def push(self, grads: Sequence[torch.Tensor], lr: float) -> None:
+    def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> None:
+        # The update is applied by the parameter server, asynchronously: its size is not measured here.
         obs = np.concatenate(self.pending_obs) if self.pending_obs else None
         ref = self.server.push.remote(_flat(grads), lr, self.pending_frames, self.pending_events, obs)
         self.in_flight.append((ref, self.pending_frames))

@@ -236,6 +236,68 @@ def test_sweep_refuses_what_it_decides_itself(tmp_path):
     assert not (tmp_path / "runs").exists()  # refused before any sweep directory was made
 
 
+def test_a_grid_sweep_trains_every_combination_and_reports_their_means(tmp_path):
+    result = run_cli(tmp_path, "sweep", "--env", "CartPole-v1", "--workers", "1", "--frames", "2k",
+                     "--grid", "rms-eps=0.1,1e-5", "--grid", "t-max=5,20", "--seed", "3",
+                     "--lr", "2e-3", "--parallel", "2", "--sweep-dir", "grid")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "grid" / "sweep.json").read_text())
+    assert summary["grid"] == {"rms-eps": [0.1, 1e-5], "t-max": [5, 20]} and summary["lr_range"] is None
+    runs = summary["runs"]
+    assert len(runs) == 4 and all(r["status"] == "completed" for r in runs)
+    planned = {(r["settings"]["rms-eps"], r["settings"]["t-max"], r["seed"]) for r in runs}
+    assert planned == {(eps, t, 3) for eps in (0.1, 1e-5) for t in (5, 20)}
+    for r in runs:  # each run trained with its combination, the rest as given
+        config = json.loads((tmp_path / "grid" / r["name"] / "config.json").read_text())
+        assert config["optim"]["rms_eps"] == r["settings"]["rms-eps"]
+        assert config["algo"]["t_max"] == r["settings"]["t-max"] and config["run"]["seed"] == 3
+        assert config["optim"]["lr"] == 2e-3
+        final = json.loads((tmp_path / "grid" / r["name"] / "summary.json").read_text())
+        assert r["score"] == final["mean_return_last_100"]
+    combos = summary["combinations"]
+    assert len(combos) == 4 and [c["mean"] for c in combos] == sorted((c["mean"] for c in combos), reverse=True)
+    assert f"mean {combos[0]['mean']:>8.2f}" in result.stdout and "rms-eps=0.1 t-max=5" in result.stdout
+    with open(tmp_path / "grid" / "sweep.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {"rms-eps", "t-max"} <= set(rows[0])
+    assert png_size(tmp_path / "grid" / "sweep.png") == (1200, 450)
+
+
+def test_a_grid_runs_each_combination_with_each_seed_and_averages_them(tmp_path):
+    from asyncrl.sweep import Sweep, parse_grid
+
+    config = asyncrl.TrainConfig(env=asyncrl.EnvConfig(env_id="CartPole-v1"), run=asyncrl.RunConfig(seed=5))
+    grid = parse_grid(["entropy-beta=0.01,0.001", "envs-per-worker=1,4"])
+    sweep = Sweep.create(config, 3, tmp_path / "plan", (1e-4, 1e-2), 5, grid)
+    assert [(r.settings["entropy-beta"], r.settings["envs-per-worker"], r.seed) for r in sweep.runs] == [
+        (beta, k, seed) for beta in (0.01, 0.001) for k in (1, 4) for seed in (5, 6, 7)]
+    for run, score in zip(sweep.runs, range(12), strict=True):
+        run.score, run.status = float(score), "completed"
+        saved = json.loads((tmp_path / "plan" / "configs" / f"{run.name}.json").read_text())
+        assert saved["algo"]["entropy_beta"] == run.settings["entropy-beta"]
+        assert saved["run"]["envs_per_worker"] == run.settings["envs-per-worker"] and saved["run"]["seed"] == run.seed
+    combos = sweep.summary()["combinations"]
+    assert [c["mean"] for c in combos] == [10.0, 7.0, 4.0, 1.0]
+    assert combos[0]["settings"] == {"entropy-beta": 0.001, "envs-per-worker": 4}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--grid", "rms-eps"), "FLAG=V1,V2"),
+    (("--grid", "run-dir=a,b"), "cannot vary 'run-dir'"),
+    (("--grid", "no-such=1,2"), "cannot vary 'no-such'"),
+    (("--grid", "t-max=5,x"), "'x' is not an integer"),
+    (("--grid", "lr=1e-3,abc"), "'abc' is not a number"),
+    (("--grid", "t-max=5,5"), "repeats a value"),
+    (("--grid", "lr=1e-3", "--lr", "1e-3"), "leave out --lr"),
+    (("--grid", "t-max=5", "--runs", "2"), "--seeds"),
+    (("--seeds", "2",), "without a grid"),
+    (("--grid", "t-max=0,5"), "--t-max must be a positive integer"),
+])
+def test_a_bad_grid_is_refused_in_one_line_before_anything_trains(tmp_path, args, fragment):
+    assert_one_line_error(run_cli(tmp_path, "sweep", "--env", "CartPole-v1", *args), fragment)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_learning_rates_are_log_uniform():
     from asyncrl.sweep import sample_learning_rates
 

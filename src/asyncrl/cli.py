@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 import typing
 from pathlib import Path
 
-from asyncrl.config import ALGORITHMS, GROUPS, ConfigError, TrainConfig
+from asyncrl.config import ALGORITHMS, GROUPS, ConfigError, TrainConfig, parse_count, parse_widths
 
 EXIT_USAGE = 2
 
@@ -26,31 +25,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
-
-
-def parse_count(text: str) -> int:
-    """Integers as people write them: 80000000, 80_000_000, 8e7, 80M, 500k."""
-    t = text.strip().lower().replace("_", "").replace(",", "")
-    match = re.fullmatch(r"([0-9.e+-]+)([kmgb]?)", t)
-    try:
-        if not match:
-            raise ValueError
-        value = float(match.group(1)) * _SUFFIXES.get(match.group(2), 1)
-        if value != int(value):
-            raise ValueError
-        return int(value)
-    except (ValueError, OverflowError):
-        raise argparse.ArgumentTypeError(f"invalid count {text!r} (examples: 80000000, 80M, 5e5)") from None
-
-
-def parse_widths(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(w) for w in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid widths {text!r} (examples: 200, 64,64)") from None
 
 
 def _flag(f: dataclasses.Field) -> str:
@@ -139,10 +113,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args, base)
     if args.print_config:
         from asyncrl.config import resolve
+        from asyncrl.presets import paper_differences, paper_preset_for
         from asyncrl.trainer import check_environment
 
         _, actions = check_environment(resolve(config))
-        print(json.dumps(resolve(config, actions).to_dict(), indent=2))
+        resolved = resolve(config, actions)
+        print(json.dumps(resolved.to_dict(), indent=2))
+        differences = paper_differences(resolved)
+        if differences:  # on stderr: stdout stays the JSON that --config reads back
+            print(f"differs from the paper's settings (--preset {paper_preset_for(resolved)}):", file=sys.stderr)
+            for line in differences:
+                print(f"  {line}", file=sys.stderr)
         return 0
     from asyncrl.trainer import train  # PyTorch: only once the command line is known to be sound
 
@@ -232,24 +213,38 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from asyncrl.sweep import format_table, sweep
+    from asyncrl.sweep import format_table, parse_grid, sweep
 
     settings = explicit_settings(args)
-    if ("optim", "lr") in settings:
+    grid = parse_grid(args.grid) if args.grid else None
+    if grid is None and ("optim", "lr") in settings:
         raise ConfigError("asyncrl sweep draws the learning rates itself: leave out --lr "
-                          "(use --lr-min and --lr-max for the range)")
+                          "(use --lr-min and --lr-max for the range, or --grid lr=V1,V2)")
+    if grid is not None and "lr" in grid and ("optim", "lr") in settings:
+        raise ConfigError("--grid varies lr: leave out --lr")
+    if grid is not None and (args.lr_min is not None or args.lr_max is not None):
+        raise ConfigError("--lr-min and --lr-max are for the learning-rate draws: with --grid give lr=V1,V2")
+    if grid is None and args.seeds is not None:
+        raise ConfigError("--seeds is the seeds of each --grid combination; without a grid use --runs")
+    if grid is not None and args.runs is not None:
+        raise ConfigError("--runs draws learning rates; with --grid give the seeds per combination (--seeds)")
     if ("run", "run_dir") in settings:
         raise ConfigError("asyncrl sweep puts each run in its --sweep-dir: leave out --run-dir")
     if args.resume:
         given = [k for k in settings] + (["preset"] if args.preset else []) + (["config"] if args.config else [])
-        if given or args.runs is not None:
+        if given or args.runs is not None or grid is not None or args.seeds is not None:
             raise ConfigError("--resume continues the sweep as it was planned: give only --sweep-dir "
                               "and --parallel")
         config = None
     else:
         config = config_from_args(args, TrainConfig())
-    summary = sweep(config, args.runs if args.runs is not None else 50, sweep_dir=args.sweep_dir,
-                    lr_range=(args.lr_min, args.lr_max), parallel=args.parallel, top=args.top, resume=args.resume)
+    if grid is not None:
+        runs = args.seeds if args.seeds is not None else 1
+    else:
+        runs = args.runs if args.runs is not None else 50
+    lr_range = (args.lr_min if args.lr_min is not None else 1e-4, args.lr_max if args.lr_max is not None else 1e-2)
+    summary = sweep(config, runs, sweep_dir=args.sweep_dir, lr_range=lr_range, parallel=args.parallel,
+                    top=args.top, resume=args.resume, grid=grid)
     print(format_table(summary))
     where = Path(summary["sweep_dir"])
     print(f"written: {where / 'sweep.csv'}, {where / 'sweep.png'}, {where / 'sweep.json'}")
@@ -310,19 +305,27 @@ def make_parser() -> argparse.ArgumentParser:
     plot.add_argument("--title", default=None, help="figure title (default: the environments)")
     plot.set_defaults(func=cmd_plot)
 
-    sw = sub.add_parser("sweep", help="the paper's learning-rate search: many runs, the top-5 mean",
+    sw = sub.add_parser("sweep", help="the paper's learning-rate search, or a grid of any settings",
                         description="Train --runs runs with learning rates drawn from LogUniform(1e-4, "
                         "1e-2), as the paper did, and report every run's score (mean return of its "
                         "last 100 episodes) and the mean of the best 5 in a table and a plot. Every "
                         "train flag except --lr and --run-dir applies to all runs; run i uses seed "
-                        "--seed + i.")
+                        "--seed + i. With --grid, train every combination of the given values instead "
+                        "(e.g. --grid rms-eps=0.1,1e-5 --grid t-max=5,20), --seeds seeds each, and "
+                        "report each combination's mean: short proxy runs (--max-seconds) to narrow a "
+                        "search.")
     sw.add_argument("--runs", type=parse_count, default=None, help="number of runs (default: 50, the paper's)")
+    sw.add_argument("--grid", action="append", metavar="FLAG=V1,V2", default=None,
+                    help="vary a train setting over these values (repeat for more settings: every "
+                    "combination is trained)")
+    sw.add_argument("--seeds", type=parse_count, default=None,
+                    help="with --grid: seeds per combination, --seed, --seed + 1, ... (default: 1)")
     sw.add_argument("--sweep-dir", default=None, metavar="DIR",
                     help="where the runs go (default: runs/sweep-<algo>-<env>-<timestamp>)")
     sw.add_argument("--parallel", type=parse_count, default=None, metavar="N",
                     help="runs trained at once (default: CPU count // --workers, at least 1)")
-    sw.add_argument("--lr-min", type=float, default=1e-4, help="low end of the learning rates (default: 1e-4)")
-    sw.add_argument("--lr-max", type=float, default=1e-2, help="high end of the learning rates (default: 1e-2)")
+    sw.add_argument("--lr-min", type=float, default=None, help="low end of the learning rates (default: 1e-4)")
+    sw.add_argument("--lr-max", type=float, default=None, help="high end of the learning rates (default: 1e-2)")
     sw.add_argument("--top", type=parse_count, default=5, help="the best this many are averaged (default: 5)")
     sw.add_argument("--resume", action="store_true",
                     help="continue the sweep in --sweep-dir: finished runs are kept, the others resumed")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
+from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,11 @@ BACKENDS = ("local", "ray")
 
 # Atari defaults that differ from the small-task ones (see resolve()).
 ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
+# A3C FF on Atari is laid out for the machine: one learner per core (a learner per core is fastest,
+# docs/BENCHMARKS.md), at most the paper's 16, each stepping enough environments that at least
+# ATARI_ACTORS act in all (each environment's segment is one of the paper's actors).
+ATARI_MAX_LEARNERS = 16
+ATARI_ACTORS = 16
 ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
 CLASSIC_FRAMES = 1_000_000
 ATARI_EPSILON_FRAMES = 4_000_000  # the paper's annealing period
@@ -42,10 +49,36 @@ CLASSIC_LSTM_CELLS = 128
 ENTROPY_BETA = 0.01  # the paper's, for softmax policies
 GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies
 CORES = ("ff", "lstm")
+INITS = ("orthogonal", "uniform")
 
 
 class ConfigError(ValueError):
     """A configuration value a person has to fix; the message names the value and what is valid."""
+
+
+_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
+
+
+def parse_count(text: str) -> int:
+    """Integers as people write them: 80000000, 80_000_000, 8e7, 80M, 500k."""
+    t = text.strip().lower().replace("_", "").replace(",", "")
+    match = re.fullmatch(r"([0-9.e+-]+)([kmgb]?)", t)
+    try:
+        if not match:
+            raise ValueError
+        value = float(match.group(1)) * _SUFFIXES.get(match.group(2), 1)
+        if value != int(value):
+            raise ValueError
+        return int(value)
+    except (ValueError, OverflowError):
+        raise ArgumentTypeError(f"invalid count {text!r} (examples: 80000000, 80M, 5e5)") from None
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise ArgumentTypeError(f"invalid widths {text!r} (examples: 200, 64,64)") from None
 
 
 def _help(text: str, flag: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -128,6 +161,16 @@ class NetConfig:
             "networks for vector observations, as the paper does for low-dimensional inputs)"
         ),
     )
+    init: str | None = field(
+        default=None,
+        metadata=_help(
+            "initial weights: orthogonal (gain sqrt 2 for the ReLU layers, 1 for the value and Q "
+            "outputs, zero biases) or uniform (U(+-1/sqrt(fan_in)), PyTorch's and Torch7's default, "
+            "the paper's era; the --preset atari-* presets). Default: orthogonal on Atari, where "
+            "the uniform init leaves the features almost blind to the ball and paddles "
+            "(docs/algorithms/a3c.md); uniform otherwise"
+        ),
+    )
 
 
 @dataclass
@@ -185,6 +228,15 @@ class OptimConfig:
     )
     rms_alpha: float = field(default=0.99, metadata=_help("RMSProp decay of the squared-gradient average"))
     rms_eps: float = field(default=0.1, metadata=_help("RMSProp epsilon, inside the square root"))
+    rms_init: float = field(
+        default=0.0,
+        metadata=_help(
+            "initial value of the shared squared-gradient average g (0: PyTorch's RMSProp, the "
+            "paper's era; 1: TensorFlow's, as A2C in OpenAI Baselines). With a small --rms-eps, g = 0 "
+            "makes the first updates 10x the learning rate per parameter, which can kill the "
+            "torso's units (docs/algorithms/a3c.md)"
+        ),
+    )
     max_grad_norm: float | None = field(
         default=None,
         metadata=_help(
@@ -202,14 +254,16 @@ class RunConfig:
     workers: int | None = field(
         default=None,
         metadata=_help(
-            f"actor-learner processes (default: {ATARI_WORKERS} on Atari, else the CPU count)"
+            f"actor-learner processes (default: the CPU count, at most {ATARI_MAX_LEARNERS}, for A3C FF "
+            f"on Atari; {ATARI_WORKERS} for the other methods on Atari, as in the paper; else the CPU count)"
         ),
     )
-    envs_per_worker: int = field(
-        default=1,
+    envs_per_worker: int | None = field(
+        default=None,
         metadata=_help(
             "environments each learner steps at once, its action choices batched into one forward "
-            "pass; one update accumulates all their segments (feed-forward networks; default: 1, the paper's)"
+            "pass; one update accumulates all their segments (feed-forward networks; default: A3C FF "
+            f"on Atari enough that at least {ATARI_ACTORS} act in all, otherwise 1, the paper's learner)"
         ),
     )
     torch_threads: int = field(
@@ -335,8 +389,17 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
         run=dataclasses.replace(config.run),
     )
     atari = is_atari(config.env.env_id)
+    cores = os.cpu_count() or 1
+    if atari and config.algo.algo == "a3c" and config.net.core == "ff":
+        # Laid out for the machine (issue 15): a learner per core, batched environments.
+        if config.run.workers is None:
+            config.run.workers = min(cores, ATARI_MAX_LEARNERS)
+        if config.run.envs_per_worker is None:
+            config.run.envs_per_worker = -(-ATARI_ACTORS // config.run.workers)  # ceil
     if config.run.workers is None:
-        config.run.workers = ATARI_WORKERS if atari else (os.cpu_count() or 1)
+        config.run.workers = ATARI_WORKERS if atari else cores
+    if config.run.envs_per_worker is None:
+        config.run.envs_per_worker = 1
     if config.run.frames is None:
         config.run.frames = ATARI_FRAMES if atari else CLASSIC_FRAMES
     if config.algo.epsilon_frames is None:
@@ -345,6 +408,8 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
         config.algo.target_update = ATARI_TARGET_UPDATE if atari else CLASSIC_TARGET_UPDATE
     if config.net.shared_torso is None:
         config.net.shared_torso = atari
+    if config.net.init is None:
+        config.net.init = "orthogonal" if atari else "uniform"
     if config.optim.lr is None:
         if atari:
             config.optim.lr = ATARI_LR
@@ -404,6 +469,7 @@ def validate(config: TrainConfig) -> None:
     _check(0.0 < a.gamma <= 1.0, "gamma", a.gamma, "in (0, 1]")
     _check(a.entropy_beta is None or a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
     _check(n.core in CORES, "net", n.core, "one of " + ", ".join(CORES))
+    _check(n.init is None or n.init in INITS, "init", n.init, "one of " + ", ".join(INITS))
     if n.obs_norm and is_atari(e.env_id):
         raise ConfigError("--obs-norm is for vector observations; Atari frames are scaled to [0, 1] already")
     if n.core == "lstm" and a.algo != "a3c":
@@ -414,11 +480,13 @@ def validate(config: TrainConfig) -> None:
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
     _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")
     _check(math.isfinite(o.rms_eps) and o.rms_eps > 0.0, "rms-eps", o.rms_eps, "a positive number")
+    _check(math.isfinite(o.rms_init) and o.rms_init >= 0.0, "rms-init", o.rms_init, "a non-negative number")
     _check(o.max_grad_norm is None or (math.isfinite(o.max_grad_norm) and o.max_grad_norm >= 0.0),
            "max-grad-norm", o.max_grad_norm, "a non-negative number (0 turns clipping off)")
     _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
-    _check(r.envs_per_worker >= 1, "envs-per-worker", r.envs_per_worker, "a positive integer")
-    if r.envs_per_worker > 1 and n.core == "lstm":
+    _check(r.envs_per_worker is None or r.envs_per_worker >= 1, "envs-per-worker", r.envs_per_worker,
+           "a positive integer")
+    if r.envs_per_worker is not None and r.envs_per_worker > 1 and n.core == "lstm":
         raise ConfigError("--envs-per-worker above 1 needs a feed-forward network (--net ff): an LSTM "
                           "learner replays one environment's segment from its state")
     _check(r.torch_threads >= 1, "torch-threads", r.torch_threads, "a positive integer")

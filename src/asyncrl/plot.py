@@ -131,15 +131,22 @@ def plot_runs(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
               labels: Sequence[str] | None = None, window: int | None = None, title: str | None = None) -> Path:
     """Draw the learning curves of ``run_dirs`` into the image ``out`` (PNG, or any format matplotlib
     writes: .pdf, .svg); returns its path."""
+    if labels is not None and len(labels) != len(run_dirs):
+        raise RunDirError(f"{len(labels)} labels for {len(run_dirs)} run directories: give one per run")
+    curves = [load_curve(d, labels[i] if labels else None) for i, d in enumerate(run_dirs)]
+    return plot_curves(curves, out, window=window, title=title)
+
+
+def plot_curves(curves: Sequence[Curve], out: str | os.PathLike, *, window: int | None = None,
+                title: str | None = None) -> Path:
+    """Draw ``curves`` (from run directories, or built from another library's episodes, as the
+    benchmarks do for their baselines) into the image ``out``; returns its path."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
     from matplotlib import pyplot as plt
     from matplotlib.ticker import EngFormatter
 
-    if labels is not None and len(labels) != len(run_dirs):
-        raise RunDirError(f"{len(labels)} labels for {len(run_dirs)} run directories: give one per run")
-    curves = [load_curve(d, labels[i] if labels else None) for i, d in enumerate(run_dirs)]
     window = window or auto_window(curves)
     groups = group_curves(curves)
     scale, unit = _time_axis(curves)
@@ -213,6 +220,49 @@ def plot_sweep(sweep_dir: Path, runs, top: int, out: Path, lr_range: tuple[float
     by_frames.grid(alpha=0.3)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=by_frames, label="learning rate")
     fig.suptitle(f"learning-rate sweep: {curves[0].env_id}, {len(runs)} runs")
+    fig.savefig(out, dpi=DPI)
+    plt.close(fig)
+    return out
+
+
+def plot_grid_sweep(sweep_dir: Path, groups: dict, out: Path) -> Path:
+    """A grid sweep at a glance: each combination's runs and their mean score, and each
+    combination's learning curve (its seeds averaged, min-max shaded)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import EngFormatter
+
+    curves = []
+    for label, runs in groups.items():
+        for run in runs:
+            try:
+                curves.append(load_curve(sweep_dir / run.name, label))
+            except RunDirError:
+                continue  # not started, or no episode finished
+    if not curves:
+        raise RunDirError(f"no run in {sweep_dir} has finished an episode")
+    fig, (by_combo, by_frames) = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    labels = list(groups)
+    for i, label in enumerate(labels):
+        scores = [r.score for r in groups[label] if r.score is not None]
+        by_combo.scatter([i] * len(scores), scores, color=f"C{i % 10}")
+        if scores:
+            by_combo.hlines(float(np.mean(scores)), i - 0.3, i + 0.3, color=f"C{i % 10}", lw=2)
+    by_combo.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize="small")
+    by_combo.set_ylabel("score (mean return, last 100 episodes)")
+    by_combo.grid(alpha=0.3)
+    plotted = group_curves(curves)
+    draw(by_frames, plotted, auto_window(curves), lambda c: c.frames,
+         colors=[f"C{labels.index(label) % 10}" for label in plotted])
+    by_frames.set_xlabel("emulator frames" if all(is_atari(c.env_id) for c in curves) else "environment steps")
+    by_frames.xaxis.set_major_formatter(EngFormatter(sep=""))
+    by_frames.set_ylabel("episode return (smoothed)")
+    by_frames.legend(loc="best", fontsize="small")
+    by_frames.grid(alpha=0.3)
+    n_runs = sum(len(r) for r in groups.values())
+    fig.suptitle(f"grid sweep: {curves[0].env_id}, {len(groups)} settings, {n_runs} runs")
     fig.savefig(out, dpi=DPI)
     plt.close(fig)
     return out

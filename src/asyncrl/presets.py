@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asyncrl.config import GROUPS, ConfigError, TrainConfig, is_atari
+from asyncrl.config import GROUPS, ConfigError, TrainConfig, is_atari, parse_count
 
 Settings = dict[tuple[str, str], Any]  # (group, field) -> value
 
@@ -49,7 +49,10 @@ class Preset:
 # with a lost life as a learning terminal. The lr is the authors' reported default, 7e-4 (the paper
 # sampled it per run: `asyncrl sweep`); 80M frames is PFRL's reproduction budget.
 _ATARI = {
+    # Not stated in the paper: the default of the Torch7 modules of its time (PyTorch's today).
+    ("net", "init"): "uniform",
     ("run", "workers"): 16,
+    ("run", "envs_per_worker"): 1,  # the paper's learner: one environment, one thread
     ("run", "frames"): 80_000_000,
     ("env", "frameskip"): 1,
     ("env", "action_repeat"): 4,
@@ -63,6 +66,7 @@ _ATARI = {
     ("optim", "lr_anneal"): True,
     ("optim", "rms_alpha"): 0.99,
     ("optim", "rms_eps"): 0.1,
+    ("optim", "rms_init"): 0.0,
     ("optim", "max_grad_norm"): 40.0,
 }
 _ATARI_A3C = {**_ATARI, ("algo", "algo"): "a3c", ("algo", "t_max"): 5, ("algo", "entropy_beta"): 0.01,
@@ -97,11 +101,56 @@ PRESETS: dict[str, Preset] = {
         ("net", "shared_torso"): False,
         ("net", "obs_norm"): True,
         ("run", "workers"): 16,
+        ("run", "envs_per_worker"): 1,
         ("optim", "lr_anneal"): True,
         ("optim", "rms_alpha"): 0.99,
         ("optim", "rms_eps"): 0.1,
     }),
 }
+
+
+# Why asyncrl's own Atari defaults differ from the paper's presets (issue 15); shown by
+# `asyncrl train --print-config`, with the runs that chose them in docs/algorithms/a3c.md.
+WHY_NOT_THE_PAPERS = {
+    ("run", "workers"): "one learner per core: more learners than cores only contend (docs/BENCHMARKS.md)",
+    ("run", "envs_per_worker"): "each learner steps several environments so that at least 16 act in all, "
+                                "the paper's 16 actors, batched for speed",
+    ("net", "init"): "orthogonal init: with the uniform one the features barely see the ball and paddles "
+                     "and Pong does not start learning (docs/algorithms/a3c.md)",
+    ("env", "terminal_on_life_loss"): "Gymnasium's default (off): the game's own episodes",
+}
+
+
+def paper_preset_for(config: TrainConfig) -> str | None:
+    """The paper's preset for this config's method on Atari, or None off Atari."""
+    if not is_atari(config.env.env_id):
+        return None
+    if config.algo.algo == "a3c":
+        return "atari-a3c-lstm" if config.net.core == "lstm" else "atari-a3c-ff"
+    return f"atari-{config.algo.algo}"
+
+
+def paper_differences(config: TrainConfig) -> list[str]:
+    """One line per setting of a resolved Atari config that differs from the paper's preset for its
+    method: the value, the paper's, and why (asyncrl's default) or that it was asked for."""
+    name = paper_preset_for(config)
+    if name is None:
+        return []
+    from asyncrl.config import resolve
+
+    ours = resolve(layered_config(TrainConfig(), {("env", "env_id"): config.env.env_id,
+                                                 ("algo", "algo"): config.algo.algo,
+                                                 ("net", "core"): config.net.core}))
+    lines = []
+    for (group, field_name), paper in PRESETS[name].settings.items():
+        value = getattr(getattr(config, group), field_name)
+        if value == paper:
+            continue
+        default = getattr(getattr(ours, group), field_name)
+        why = WHY_NOT_THE_PAPERS.get((group, field_name), "") if value == default else "as given"
+        flag = "--" + field_name.replace("_", "-")
+        lines.append(f"{flag} {value} (paper {paper}){': ' + why if why else ''}")
+    return lines
 
 
 def check_preset_env(name: str, env_id: str) -> None:
@@ -134,8 +183,6 @@ def _field_types() -> dict[tuple[str, str], Any]:
 
 def _coerce(key: tuple[str, str], value: Any, kind: Any, source: str) -> Any:
     """A file's value as the field's type; counts may be written as in the CLI (\"80M\")."""
-    from asyncrl.cli import parse_count  # the CLI's own reading of counts
-
     where = f"{source}: {key[0]}.{key[1]}"
     if kind is bool:
         if isinstance(value, bool):

@@ -1,0 +1,70 @@
+"""The defaults a user gets: A3C FF on Atari laid out for the machine, the paper's presets unchanged."""
+
+import pytest
+
+from asyncrl import EnvConfig, NetConfig, RunConfig, TrainConfig
+from asyncrl.config import AlgoConfig, resolve
+from asyncrl.presets import preset_config
+
+
+def _resolved(env="ALE/Pong-v5", **groups) -> TrainConfig:
+    return resolve(TrainConfig(env=EnvConfig(env_id=env), **groups))
+
+
+@pytest.mark.parametrize("cores, workers, envs", [(1, 1, 16), (2, 2, 8), (3, 3, 6), (4, 4, 4), (16, 16, 1),
+                                                   (64, 16, 1)])
+def test_a3c_on_atari_runs_a_learner_per_core_with_at_least_16_environments_in_all(monkeypatch, cores, workers,
+                                                                                     envs):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    run = _resolved().run
+    assert (run.workers, run.envs_per_worker) == (workers, envs)
+    assert run.workers * run.envs_per_worker >= 16
+
+
+def test_a_layout_given_in_part_is_completed_around_it(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    run = _resolved(run=RunConfig(workers=4)).run
+    assert (run.workers, run.envs_per_worker) == (4, 4)
+    run = _resolved(run=RunConfig(envs_per_worker=32)).run
+    assert (run.workers, run.envs_per_worker) == (2, 32)
+
+
+def test_the_papers_presets_and_the_methods_without_batched_state_keep_16_learners_of_one_environment(
+        monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q"):
+        run = resolve(preset_config(name, "ALE/Pong-v5")).run
+        assert (run.workers, run.envs_per_worker) == (16, 1), name
+    lstm = _resolved(net=NetConfig(core="lstm")).run
+    assert (lstm.workers, lstm.envs_per_worker) == (16, 1)
+    q = _resolved(algo=AlgoConfig(algo="one-step-q")).run
+    assert (q.workers, q.envs_per_worker) == (16, 1)
+
+
+def test_vector_observations_keep_one_learner_per_core_of_one_environment(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    run = _resolved("CartPole-v1").run
+    assert (run.workers, run.envs_per_worker) == (3, 1)
+
+
+def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
+    import json
+    import os
+
+    result = cli("train", "--env", "ALE/Pong-v5", "--print-config")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)  # stdout stays the JSON that --config reads back
+    assert config["net"]["init"] == "orthogonal"
+    assert config["run"]["workers"] == min(os.cpu_count(), 16)
+    notes = result.stderr.splitlines()
+    assert notes[0] == "differs from the paper's settings (--preset atari-a3c-ff):"
+    assert any(line.strip().startswith("--init orthogonal (paper uniform): orthogonal init") for line in notes)
+    assert any("--envs-per-worker" in line and "(paper 1)" in line for line in notes)
+
+    given = cli("train", "--env", "ALE/Pong-v5", "--lr", "1e-3", "--print-config")
+    assert "--lr 0.001 (paper 0.0007): as given" in given.stderr
+
+    paper = cli("train", "--env", "ALE/Pong-v5", "--preset", "atari-a3c-ff", "--print-config")
+    assert paper.returncode == 0 and paper.stderr == ""
+    assert json.loads(paper.stdout)["net"]["init"] == "uniform"
+    assert cli("train", "--env", "CartPole-v1", "--print-config").stderr == ""

@@ -1,0 +1,309 @@
+"""Time to a score on an Atari game, per seed, and the final agent's score under the paper's protocol.
+
+For each of ``--seeds``: `asyncrl train --env GAME` (the defaults, or any train flags given after
+``--``) until the mean of the last 10 games reaches ``--score`` or ``--minutes`` pass; then the
+final network is evaluated with the paper's protocol (`asyncrl evaluate`: 30 episodes, up to 30
+no-op starts, at most 5 minutes of play each, raw game scores) and its learning curve drawn
+(`asyncrl plot`). Everything goes to one JSON (``atari.json``) in ``--out-dir``, with the command,
+the machine and, per seed, the frames and seconds to the score (null if not reached), frames/s,
+the final 10-game and 100-game training means and the evaluation's mean and std.
+
+With ``--baseline sb3-a2c`` each seed also trains Stable-Baselines3's A2C as RL Baselines3 Zoo
+trains Atari (as ``bench/compare.py`` does: `make_atari_env` on the NoFrameskip-v4 game, 16
+environments, 4 frames stacked, CnnPolicy, n_steps 5, ent_coef 0.01, vf_coef 0.25,
+RMSpropTFLike(eps=1e-5), lr 7e-4), for the same wall-clock, in its own process, alternating with
+asyncrl's run; it is evaluated the same way (30 episodes, no-op starts, unclipped whole games, at
+most 18,000 emulator frames, actions sampled from its policy as asyncrl's are), and the two are
+printed side by side. It needs the benchmark extra: pip install -e '.[bench]'.
+
+    python bench/atari.py --env ALE/Pong-v5 --score 18 --minutes 60 --seeds 0 1
+    python bench/atari.py --env ALE/Breakout-v5 --minutes 60 --seeds 0 1 --baseline sb3-a2c
+    python bench/atari.py --minutes 20 --seeds 0 -- --lr 1e-3 --rms-eps 1e-5   # any train flags
+
+Time is counted as `asyncrl train` counts it (`--max-seconds`, from the start of its training
+loop); the JSON also has each process's whole wall-clock, start-up and evaluation included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import first_reaching, machine
+
+WINDOW = 10  # games in the running mean that --score is judged by
+SB3_TIMESTEP_FRAMES = 4  # AtariWrapper's frame skip: one SB3 timestep is 4 emulator frames
+EVAL_FRAMES = 18_000  # the protocol's 5 minutes of play
+BASELINES = ("sb3-a2c",)
+
+
+def sb3_game(env_id: str) -> str:
+    """ALE/Pong-v5 -> PongNoFrameskip-v4: the same game without ALE's own frameskip and sticky
+    actions, which is what SB3's AtariWrapper expects (and what asyncrl's pipeline does)."""
+    match = re.fullmatch(r"ALE/(\w+)-v5", env_id)
+    if match:
+        return f"{match.group(1)}NoFrameskip-v4"
+    if env_id.endswith("NoFrameskip-v4"):
+        return env_id
+    raise SystemExit(f"atari.py: --baseline needs an ALE/<Game>-v5 or <Game>NoFrameskip-v4 id, got {env_id}")
+
+
+def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
+    cmd = [sys.executable, "-m", "asyncrl", "train", "--env", args.env, "--seed", str(seed),
+           "--max-seconds", f"{args.minutes * 60:g}", "--run-dir", str(run_dir), "--log-interval", "60"]
+    if args.score is not None and not args.no_stop:
+        cmd += ["--stop-at-return", f"{args.score:g}", "--stop-episodes", str(WINDOW)]
+    cmd += args.train_flags
+    print("$ asyncrl " + " ".join(cmd[3:]), flush=True)
+    started = time.monotonic()
+    subprocess.run(cmd, check=True)
+    process_seconds = time.monotonic() - started
+    summary = json.loads((run_dir / "summary.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    evaluation = json.loads(subprocess.run(
+        [sys.executable, "-m", "asyncrl", "evaluate", str(run_dir), "--json", "--episodes", str(args.eval_episodes)],
+        check=True, capture_output=True, text=True).stdout)
+    png = run_dir / "curve.png"
+    subprocess.run([sys.executable, "-m", "asyncrl", "plot", str(run_dir), "-o", str(png), "--smooth", str(WINDOW),
+                    "--title", f"asyncrl on {args.env}, seed {seed}"], check=True, capture_output=True)
+    returns = _returns(run_dir / "metrics.csv")
+    return {
+        "seed": seed,
+        "command": "asyncrl " + " ".join(cmd[3:]),
+        "run_dir": str(run_dir),
+        "settings": {k: config[g][k] for g, k in (("run", "workers"), ("run", "envs_per_worker"), ("optim", "lr"),
+                                                   ("optim", "rms_eps"), ("algo", "t_max"), ("algo", "entropy_beta"))},
+        "status": summary["status"],
+        "reached": first_reaching(run_dir / "metrics.csv", args.score, WINDOW) if args.score is not None else None,
+        "frames": summary["frames"],
+        "train_seconds": summary["wall_seconds"],
+        "process_seconds": round(process_seconds, 1),
+        "frames_per_second": summary["frames_per_second"],
+        "episodes": summary["episodes"],
+        "final_mean_last_10": _mean(returns[-WINDOW:]),
+        "final_mean_last_100": summary["mean_return_last_100"],
+        "evaluation": {"episodes": evaluation["episodes"], "mean": evaluation["mean_return"],
+                       "std": evaluation["std_return"], "min": evaluation["min_return"],
+                       "max": evaluation["max_return"], "human_normalized": evaluation["human_normalized"],
+                       "truncated_episodes": evaluation["truncated_episodes"]},
+        "curve": str(png),
+    }
+
+
+def run_sb3(args, seed: int, run_dir: Path) -> dict:
+    cmd = [sys.executable, __file__, "--sb3-child", str(run_dir), "--env", args.env, "--seeds", str(seed),
+           "--minutes", f"{args.minutes:g}", "--eval-episodes", str(args.eval_episodes)]
+    if args.score is not None:
+        cmd += ["--score", f"{args.score:g}"] + (["--no-stop"] if args.no_stop else [])
+    print(f"$ Stable-Baselines3 A2C (RL Zoo's Atari settings) on {sb3_game(args.env)}, seed {seed}", flush=True)
+    started = time.monotonic()
+    subprocess.run(cmd, check=True)
+    result = json.loads((run_dir / "result.json").read_text())
+    result["process_seconds"] = round(time.monotonic() - started, 1)
+    result["reached"] = first_reaching(run_dir / "metrics.csv", args.score, WINDOW) if args.score is not None else None
+    return result
+
+
+def sb3_child(args) -> None:
+    """Train SB3 A2C for --minutes (or to --score), write metrics.csv like asyncrl's, evaluate, in its own process."""
+    import ale_py
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gym.register_envs(ale_py)
+    run_dir, seed, game = Path(args.sb3_child), args.seeds[0], sb3_game(args.env)
+    run_dir.mkdir(parents=True)
+    env = VecFrameStack(make_atari_env(game, n_envs=16, seed=seed), n_stack=4)
+    model = A2C("CnnPolicy", env, n_steps=5, ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, seed=seed,
+                verbose=0, policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}})
+    metrics = open(run_dir / "metrics.csv", "w", newline="")  # noqa: SIM115 (written while SB3 trains)
+    writer = csv.writer(metrics)
+    writer.writerow(["frames", "wall_seconds", "worker", "return", "length"])
+    limit = args.minutes * 60
+
+    class Record(BaseCallback):
+        """Logs every finished game (the Monitor inside AtariWrapper sees whole games, raw score) and
+        stops at the time limit or, like asyncrl's --stop-at-return, at the score."""
+
+        def _on_training_start(self) -> None:
+            self.start = time.monotonic()
+            self.recent: list[float] = []
+
+        def _on_step(self) -> bool:
+            elapsed = time.monotonic() - self.start
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    ret = float(info["episode"]["r"])
+                    writer.writerow([self.num_timesteps * SB3_TIMESTEP_FRAMES, round(elapsed, 2), 0, ret,
+                                     int(info["episode"]["l"])])
+                    self.recent = (self.recent + [ret])[-WINDOW:]
+            if args.score is not None and not args.no_stop and len(self.recent) == WINDOW \
+                    and sum(self.recent) / WINDOW >= args.score:
+                return False
+            return elapsed < limit
+
+    record = Record()
+    model.learn(total_timesteps=10**10, callback=record)
+    train_seconds = time.monotonic() - record.start
+    metrics.close()
+    model.save(run_dir / "model.zip")
+
+    # The paper's protocol, as asyncrl evaluate plays it: whole games (no life-loss terminal),
+    # unclipped scores, up to 30 no-ops at reset (AtariWrapper's), at most 18,000 frames each.
+    eval_env = VecFrameStack(make_atari_env(game, n_envs=1, seed=seed + 10_000, wrapper_kwargs={
+        "clip_reward": False, "terminal_on_life_loss": False}), n_stack=4)
+    scores = []
+    obs = eval_env.reset()
+    score, steps = 0.0, 0
+    while len(scores) < args.eval_episodes:
+        action, _ = model.predict(obs, deterministic=False)
+        obs, reward, done, _ = eval_env.step(action)
+        score += float(reward[0])
+        steps += 1
+        if done[0] or steps * SB3_TIMESTEP_FRAMES >= EVAL_FRAMES:
+            scores.append(score)
+            score, steps = 0.0, 0
+            if not done[0]:
+                obs = eval_env.reset()
+    returns = _returns(run_dir / "metrics.csv")
+    frames = model.num_timesteps * SB3_TIMESTEP_FRAMES
+    result = {
+        "seed": seed,
+        "command": f"A2C('CnnPolicy', VecFrameStack(make_atari_env('{game}', n_envs=16), 4), n_steps=5, "
+                   "ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, RMSpropTFLike(eps=1e-5))",
+        "run_dir": str(run_dir),
+        "frames": frames,
+        "train_seconds": round(train_seconds, 2),
+        "frames_per_second": round(frames / train_seconds, 1),
+        "episodes": len(returns),
+        "final_mean_last_10": _mean(returns[-WINDOW:]),
+        "final_mean_last_100": _mean(returns[-100:]),
+        "evaluation": {"episodes": len(scores), "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+                       "min": float(np.min(scores)), "max": float(np.max(scores))},
+    }
+    (run_dir / "result.json").write_text(json.dumps(result, indent=2))
+
+
+def _returns(metrics: Path) -> list[float]:
+    with open(metrics, newline="") as f:
+        return [float(row["return"]) for row in csv.DictReader(f)]
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
+
+
+def plot(out_dir: Path, results: dict, title: str) -> Path:
+    """Every seed's curve, asyncrl's and the baseline's, against frames and wall-clock."""
+    import numpy as np
+
+    from asyncrl.plot import Curve, load_curve, plot_curves
+
+    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"]]
+    for r in results.get("baseline") or []:
+        with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            curves.append(Curve(Path(r["run_dir"]), "SB3 A2C", results["env"],
+                                np.array([float(x["frames"]) for x in rows]),
+                                np.array([float(x["wall_seconds"]) for x in rows]),
+                                np.array([float(x["return"]) for x in rows])))
+    return plot_curves(curves, out_dir / "curves.png", window=WINDOW, title=title)
+
+
+def report(results: dict) -> None:
+    minutes = results["minutes"]
+    print(f"\n{results['env']}, {minutes:g} minutes per run; {results['machine']}")
+    target = results["score"]
+    head = f"| run | seed | frames | frames/s | to {target:g} (frames, min) |" if target is not None else \
+        "| run | seed | frames | frames/s |"
+    print(head + " last 10 games | evaluation (30 no-op starts) |")
+    print("|---" * (head.count("|") + 1) + "|")
+    for name, rows in (("asyncrl", results["asyncrl"]), ("SB3 A2C", results.get("baseline") or [])):
+        for r in rows:
+            reached = r.get("reached")
+            cells = [name, str(r["seed"]), f"{r['frames']:,}", f"{r['frames_per_second']:,.0f}"]
+            if target is not None:
+                cells.append(f"{reached['frames']:,}, {reached['wall_seconds'] / 60:.1f}" if reached else "not reached")
+            ev = r["evaluation"]
+            cells += [_fmt(r["final_mean_last_10"]), f"{_fmt(ev['mean'])} ± {_fmt(ev['std'])}"]
+            print("| " + " | ".join(cells) + " |")
+    for name, rows in (("asyncrl", results["asyncrl"]), ("SB3 A2C", results.get("baseline") or [])):
+        if len(rows) > 1:
+            means = [r["evaluation"]["mean"] for r in rows]
+            print(f"{name}: evaluation {statistics.mean(means):,.1f} ± {statistics.pstdev(means):,.1f} over "
+                  f"{len(rows)} seeds")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="ALE/Pong-v5", help="Atari game (default: ALE/Pong-v5)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock per run (default: 60)")
+    parser.add_argument("--score", type=float, default=None,
+                        help=f"stop once the mean of the last {WINDOW} games reaches this, and record when "
+                             "(default: train for --minutes)")
+    parser.add_argument("--no-stop", action="store_true", help="record when --score is reached, but train on")
+    parser.add_argument("--eval-episodes", type=int, default=30, help="evaluation episodes (default: 30)")
+    parser.add_argument("--baseline", choices=BASELINES, default=None,
+                        help="also train this baseline for the same wall-clock and evaluate it alike")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="a new directory for the runs, atari.json and curves.png "
+                             "(default: runs/bench-atari-<game>-<time>)")
+    parser.add_argument("--sb3-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("train_flags", nargs="*", help="more `asyncrl train` flags, after --")
+    args = parser.parse_args()
+    if args.sb3_child is not None:
+        sb3_child(args)
+        return
+    if args.minutes <= 0 or args.eval_episodes < 1:
+        parser.exit(2, "atari.py: --minutes must be positive and --eval-episodes at least 1\n")
+    if args.baseline == "sb3-a2c":
+        sb3_game(args.env)  # a game SB3 can play, before anything trains
+        try:
+            import stable_baselines3  # noqa: F401
+        except ImportError:
+            parser.exit(2, "atari.py: --baseline sb3-a2c needs Stable-Baselines3: pip install -e '.[bench]'\n")
+    game = args.env.split("/")[-1].split("-")[0]
+    out_dir = args.out_dir or Path("runs") / f"bench-atari-{game}-{datetime.now():%Y%m%d-%H%M%S}"
+    if out_dir.exists():
+        parser.exit(2, f"atari.py: {out_dir} exists: give a new --out-dir (nothing is overwritten)\n")
+    out_dir.mkdir(parents=True)
+
+    results: dict = {"machine": machine(), "env": args.env, "minutes": args.minutes, "score": args.score,
+                     "window": WINDOW, "started": datetime.now().isoformat(timespec="seconds"),
+                     "command": "python bench/atari.py " + " ".join(sys.argv[1:]), "asyncrl": [],
+                     "baseline_name": args.baseline, "baseline": [] if args.baseline else None}
+    for seed in args.seeds:  # alternating, so that a host whose speed drifts affects both alike
+        results["asyncrl"].append(run_asyncrl(args, seed, out_dir / f"asyncrl-seed{seed}"))
+        (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
+        if args.baseline:
+            results["baseline"].append(run_sb3(args, seed, out_dir / f"sb3-a2c-seed{seed}"))
+            (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
+    results["curves"] = str(plot(out_dir, results, f"{args.env}: {args.minutes:g} minutes per run"))
+    (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
+    report(results)
+    print(f"\nresults: {out_dir / 'atari.json'}; curves: {results['curves']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""bench/atari.py end to end on a tiny budget: the JSON a reader of docs/BENCHMARKS.md relies on."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
+
+
+def _bench(*args, cwd):
+    return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
+    out = tmp_path / "bench"
+    baseline = ["--baseline", "sb3-a2c"] if importlib.util.find_spec("stable_baselines3") else []
+    result = _bench("--env", "ALE/Pong-v5", "--seeds", "3", "--minutes", "0.4", "--score", "-21",
+                    "--eval-episodes", "1", "--out-dir", str(out), *baseline,
+                    "--", "--workers", "2", "--envs-per-worker", "8", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "atari.json").read_text())
+    assert report["env"] == "ALE/Pong-v5" and report["minutes"] == 0.4 and report["score"] == -21
+    assert "cores" in report["machine"] and report["command"].startswith("python bench/atari.py")
+    (run,) = report["asyncrl"]
+    assert run["seed"] == 3 and "--seed 3" in run["command"] and "--envs-per-worker 8" in run["command"]
+    assert run["settings"]["workers"] == 2 and run["settings"]["envs_per_worker"] == 8
+    # -21 is reached by the first 10 games: the run stops there and says when.
+    assert run["status"] == "return_reached"
+    assert run["reached"]["episodes"] == 10 and run["reached"]["frames"] <= run["frames"]
+    assert run["frames"] > 0 and run["frames_per_second"] > 0 and run["train_seconds"] > 0
+    assert run["evaluation"]["episodes"] == 1 and -21 <= run["evaluation"]["mean"] <= 21
+    assert run["evaluation"]["std"] >= 0 and run["evaluation"]["human_normalized"] is not None
+    assert Path(run["curve"]).stat().st_size > 0 and Path(report["curves"]).stat().st_size > 0
+    if baseline:
+        (sb3,) = report["baseline"]
+        assert report["baseline_name"] == "sb3-a2c" and sb3["seed"] == 3 and sb3["frames"] > 0
+        assert sb3["evaluation"]["episodes"] == 1 and -21 <= sb3["evaluation"]["mean"] <= 21
+        assert "asyncrl" in result.stdout and "SB3 A2C" in result.stdout
+    else:
+        assert report["baseline"] is None
+
+
+def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_library(tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "atari.json").write_text("{}")
+    result = _bench("--minutes", "1", "--out-dir", str(taken), cwd=tmp_path)
+    assert result.returncode == 2 and "exists" in result.stderr and "Traceback" not in result.stderr
+    assert (taken / "atari.json").read_text() == "{}"
+
+    # Without the [bench] extra the baseline is refused in one line, before anything trains.
+    hide = ("import sys, runpy; sys.modules['stable_baselines3'] = None; "
+            f"sys.argv = [{str(BENCH)!r}, '--baseline', 'sb3-a2c', '--out-dir', 'x']; "
+            f"runpy.run_path({str(BENCH)!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", hide], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2 and "pip install -e '.[bench]'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("env, game", [("ALE/Pong-v5", "PongNoFrameskip-v4"),
+                                       ("ALE/SpaceInvaders-v5", "SpaceInvadersNoFrameskip-v4"),
+                                       ("BreakoutNoFrameskip-v4", "BreakoutNoFrameskip-v4")])
+def test_the_baseline_plays_the_same_game_without_sticky_actions(env, game):
+    spec = importlib.util.spec_from_file_location("bench_atari", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH.parent))
+    spec.loader.exec_module(module)
+    assert module.sb3_game(env) == game

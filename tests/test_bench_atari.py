@@ -36,6 +36,14 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
     assert run["evaluation"]["episodes"] == 1 and -21 <= run["evaluation"]["mean"] <= 21
     assert run["evaluation"]["std"] >= 0 and run["evaluation"]["human_normalized"] is not None
     assert Path(run["curve"]).stat().st_size > 0 and Path(report["curves"]).stat().st_size > 0
+    # bench/probe.py reads the same run: which torso units fire, and the policy-gradient signal.
+    probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), run["run_dir"], "--steps", "50",
+                            "--signal", "--envs", "2", "--signal-steps", "40", "--returns", "5", "20"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    for fragment in ("conv1:", "conv2:", "fc   :", "value: mean", "policy: entropy", "5-step returns",
+                     "20-step returns", "cosine of the halves' gradients"):
+        assert fragment in probe.stdout, probe.stdout
     if baseline:
         (sb3,) = report["baseline"]
         assert report["baseline_name"] == "sb3-a2c" and sb3["seed"] == 3 and sb3["frames"] > 0

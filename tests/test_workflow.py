@@ -134,8 +134,9 @@ def test_presets_set_the_papers_settings_and_flags_override_them(tmp_path):
     assert lstm["algo"]["algo"] == "a3c" and lstm["net"]["core"] == "lstm" and lstm["net"]["lstm_cells"] == 256
     assert lstm["run"]["workers"] == 16 and lstm["run"]["frames"] == 80_000_000
     assert lstm["optim"] == {"lr": 7e-4, "lr_anneal": True, "rms_alpha": 0.99, "rms_eps": 0.1,
-                             "max_grad_norm": 40.0}
+                             "rms_init": 0.0, "max_grad_norm": 40.0}
     assert lstm["env"]["terminal_on_life_loss"] is True and lstm["algo"]["t_max"] == 5
+    assert lstm["net"]["init"] == "uniform" and lstm["run"]["envs_per_worker"] == 1
 
     q = resolved(tmp_path, "--preset", "atari-n-step-q", "--env", "ALE/Pong-v5", "--workers", "4")
     assert q["algo"]["algo"] == "n-step-q" and q["run"]["workers"] == 4

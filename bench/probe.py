@@ -1,0 +1,154 @@
+"""Look inside an Atari A3C network: does its torso see the game, and do its advantages carry a signal?
+
+(1) Units: play ``--steps`` agent steps with the network's own policy and report, per layer of the
+    conv torso, the share of units (channels) that never fire and the share of activations that
+    are positive; then the spread of the value over those states and the policy's entropy. A
+    torso whose units have died gives the same value to every state (std ~0): nothing can learn.
+(2) With ``--signal``: play ``--envs`` environments for ``--signal-steps`` steps, compute
+    advantages with n-step returns bootstrapped from the value (n = ``--returns``), and compare
+    the policy head's gradient on two disjoint halves of the environments (cosine: near 0 is noise,
+    towards 1 a direction both halves agree on), and the mean of (onehot(a) - pi) * A per action
+    against the entropy bonus's pull back to uniform, beta / |A| per unit of logit.
+
+    python bench/probe.py runs/pong                  # the run's latest checkpoint
+    python bench/probe.py runs/pong/checkpoint.pt --signal --signal-steps 1200
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from asyncrl.agent import Agent
+from asyncrl.config import TrainConfig, is_atari
+from asyncrl.envs import build_env
+from asyncrl.run import RunDirectory
+
+
+def load(path: Path) -> Agent:
+    if path.is_dir():
+        state = RunDirectory(path).load_checkpoint()
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    agent = Agent(TrainConfig.from_dict(state["config"]), state)
+    if not is_atari(agent.config.env.env_id) or agent.algo.head != "actor_critic" or agent.net.recurrent:
+        raise SystemExit("probe.py: this probe reads A3C feed-forward networks on Atari")
+    return agent
+
+
+def units(agent: Agent, steps: int, seed: int) -> None:
+    net, env = agent.net, agent.make_env()
+    obs, _ = env.reset(seed=seed)
+    frames = []
+    for _ in range(steps):
+        frames.append(obs)
+        obs, _, term, trunc, _ = env.step(agent.act(obs))
+        if term or trunc:
+            obs, _ = env.reset()
+    env.close()
+    x = torch.as_tensor(np.array(frames))
+    torso = net.torso
+    with torch.no_grad():
+        h1 = F.relu(torso.conv1(x.float() / 255.0))
+        h2 = F.relu(torso.conv2(h1))
+        h3 = F.relu(torso.fc(h2.flatten(1)))
+        logits, values = net(x)
+    print(f"{agent.config.env.env_id}, checkpoint at {agent.checkpoint_frames:,} frames, {steps} steps of its play")
+    for name, h in (("conv1", h1), ("conv2", h2), ("fc", h3)):
+        per_unit = h.transpose(0, 1).flatten(1) if h.dim() == 4 else h.T
+        dead = (per_unit.max(1).values <= 0).float().mean().item()
+        print(f"  {name:5s}: {dead:6.1%} of units never fire; {(h > 0).float().mean().item():.3f} of activations positive")
+    p = torch.softmax(logits, -1)
+    print(f"  value: mean {values.mean():.3f}, std over states {values.std():.3f} "
+          f"(min {values.min():.3f}, max {values.max():.3f})")
+    print(f"  policy: entropy {-(p * p.log()).sum(-1).mean():.3f} (uniform {np.log(p.shape[-1]):.3f}), "
+          f"mean probabilities {[round(float(v), 3) for v in p.mean(0)]}")
+
+
+def signal(agent: Agent, n_envs: int, steps: int, horizons: list[int], seed: int) -> None:
+    net, config = agent.net, agent.config
+    envs = [build_env(config.env, training=True) for _ in range(n_envs)]
+    obs = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(envs)])
+    states, actions, rewards, dones = [], [], [], []
+    for _ in range(steps):
+        with torch.no_grad():
+            logits, _ = net(torch.as_tensor(obs))
+        a = torch.distributions.Categorical(logits=logits).sample().numpy()
+        states.append(obs.copy())
+        actions.append(a)
+        step_r, step_d = [], []
+        for i, env in enumerate(envs):
+            o, r, term, trunc, _ = env.step(int(a[i]))
+            if term or trunc:
+                o, _ = env.reset()
+            obs[i] = o
+            step_r.append(r)
+            step_d.append(term or trunc)
+        rewards.append(step_r)
+        dones.append(step_d)
+    for env in envs:
+        env.close()
+    states_a, actions_a = np.array(states), np.array(actions)
+    rewards_a, dones_a = np.array(rewards, dtype=np.float32), np.array(dones)
+    with torch.no_grad():
+        values = np.stack([net(torch.as_tensor(states_a[t]))[1].numpy() for t in range(steps)])
+    usable = steps - max(horizons)
+    if usable < 10:
+        raise SystemExit(f"probe.py: --signal-steps must exceed the longest return ({max(horizons)}) by 10")
+    flat_obs = torch.as_tensor(states_a[:usable].reshape(usable * n_envs, *states_a.shape[2:]))
+    flat_act = torch.as_tensor(actions_a[:usable].reshape(-1))
+    env_of = np.arange(usable * n_envs) % n_envs
+    halves = [np.flatnonzero(env_of < n_envs // 2), np.flatnonzero(env_of >= n_envs // 2)]
+    gamma, beta = config.algo.gamma, config.algo.entropy_beta
+    n_actions = agent.actions.size
+    print(f"policy-gradient signal: {n_envs} environments x {steps} steps, the halves' environments disjoint")
+    for n in horizons:
+        returns = np.zeros((usable, n_envs), dtype=np.float32)
+        for t in range(usable):
+            ret, alive = np.zeros(n_envs, dtype=np.float32), np.ones(n_envs, dtype=np.float32)
+            for k in range(n):
+                ret += alive * gamma ** k * rewards_a[t + k]
+                alive *= 1.0 - dones_a[t + k]
+            returns[t] = ret + alive * gamma ** n * values[t + n]
+        adv = torch.as_tensor((returns - values[:usable]).reshape(-1))
+        grads = []
+        for half in halves:
+            net.zero_grad()
+            logits, _ = net(flat_obs[half])
+            log_pi = torch.log_softmax(logits, -1).gather(1, flat_act[half][:, None]).squeeze(1)
+            (log_pi * adv[half]).sum().backward()
+            head = net.head.policy
+            grads.append(torch.cat([head.weight.grad.flatten(), head.bias.grad]).clone())
+        cosine = F.cosine_similarity(grads[0], grads[1], dim=0).item()
+        with torch.no_grad():
+            pi = torch.softmax(net(flat_obs)[0], -1)
+        per_action = ((F.one_hot(flat_act, n_actions).float() - pi) * adv[:, None]).mean(0)
+        print(f"  {n:3d}-step returns: advantage std {adv.std():.3f}; cosine of the halves' gradients {cosine:+.3f}; "
+              f"mean (onehot - pi) * A per action {[round(float(v), 4) for v in per_action]} "
+              f"against the entropy's pull {beta / n_actions:.4f} per unit of logit")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path, help="a run directory or a checkpoint file")
+    parser.add_argument("--steps", type=int, default=600, help="agent steps played for the unit probe")
+    parser.add_argument("--signal", action="store_true", help="also measure the policy-gradient signal")
+    parser.add_argument("--envs", type=int, default=16)
+    parser.add_argument("--signal-steps", type=int, default=1200)
+    parser.add_argument("--returns", type=int, nargs="+", default=[5, 20], help="n of the n-step returns")
+    parser.add_argument("--seed", type=int, default=100)
+    args = parser.parse_args()
+    if not args.checkpoint.exists():
+        parser.exit(2, f"probe.py: {args.checkpoint} does not exist\n")
+    agent = load(args.checkpoint)
+    units(agent, args.steps, args.seed)
+    if args.signal:
+        signal(agent, args.envs, args.signal_steps, args.returns, args.seed)
+
+
+if __name__ == "__main__":
+    main()

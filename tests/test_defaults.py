@@ -41,6 +41,16 @@ def test_the_papers_presets_and_the_methods_without_batched_state_keep_16_learne
     assert (q.workers, q.envs_per_worker) == (16, 1)
 
 
+def test_a3c_on_atari_takes_normalised_rmsprop_steps_that_start_small_and_the_rest_keep_the_papers():
+    ours = _resolved().optim
+    assert (ours.rms_eps, ours.rms_init, ours.lr, ours.rms_alpha, ours.max_grad_norm) == (1e-5, 1.0, 7e-4, 0.99, 40.0)
+    assert _resolved().net.init == "orthogonal"
+    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")), _resolved(net=NetConfig(core="lstm")),
+                   _resolved(algo=AlgoConfig(algo="n-step-q")), _resolved("CartPole-v1")):
+        assert (config.optim.rms_eps, config.optim.rms_init) == (0.1, 0.0)
+    assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
+
+
 def test_vector_observations_keep_one_learner_per_core_of_one_environment(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 3)
     run = _resolved("CartPole-v1").run
@@ -60,6 +70,7 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert notes[0] == "differs from the paper's settings (--preset atari-a3c-ff):"
     assert any(line.strip().startswith("--init orthogonal (paper uniform): orthogonal init") for line in notes)
     assert any("--envs-per-worker" in line and "(paper 1)" in line for line in notes)
+    assert any(line.strip().startswith("--rms-eps 1e-05 (paper 0.1): normalised") for line in notes)
 
     given = cli("train", "--env", "ALE/Pong-v5", "--lr", "1e-3", "--print-config")
     assert "--lr 0.001 (paper 0.0007): as given" in given.stderr

@@ -105,6 +105,7 @@ PRESETS: dict[str, Preset] = {
         ("optim", "lr_anneal"): True,
         ("optim", "rms_alpha"): 0.99,
         ("optim", "rms_eps"): 0.1,
+        ("optim", "rms_init"): 0.0,
     }),
 }
 
@@ -117,6 +118,10 @@ WHY_NOT_THE_PAPERS = {
                                 "the paper's 16 actors, batched for speed",
     ("net", "init"): "orthogonal init: with the uniform one the features barely see the ball and paddles "
                      "and Pong does not start learning (docs/algorithms/a3c.md)",
+    ("optim", "rms_eps"): "normalised RMSProp steps (A2C's epsilon): with 0.1 every update is plain SGD and "
+                          "Pong's policy did not move in 15 minutes; with 1e-5 it did (docs/BENCHMARKS.md)",
+    ("optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes the first "
+                           "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
     ("env", "terminal_on_life_loss"): "Gymnasium's default (off): the game's own episodes",
 }
 

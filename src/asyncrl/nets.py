@@ -252,7 +252,7 @@ def orthogonal_init(network: Network) -> None:
 
     Why: with PyTorch's default U(+-1/sqrt(fan_in)) each layer shrinks its input's spread, and on
     Atari, where frames differ only in a few pixels (a ball, two paddles), the 256 features then
-    vary across states by about 1 % of what the orthogonal init gives (docs/algorithms/a3c.md).
+    vary across states by a twentieth of what the orthogonal init gives (docs/algorithms/a3c.md).
     """
     for module in network.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):

@@ -129,8 +129,11 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
     result = cli("train", "--help")
     assert result.returncode == 0
     for flag, default in [("--lr", "0.0007 on Atari"), ("--gamma", "0.99"), ("--t-max", "5"),
-                          ("--entropy-beta", "0.01"), ("--rms-eps", "0.1"), ("--rms-alpha", "0.99"),
-                          ("--max-grad-norm", "40 on Atari"), ("--workers", "16 on Atari")]:
+                          ("--entropy-beta", "0.01"), ("--rms-eps", "1e-05 for A3C FF on Atari"),
+                          ("--rms-alpha", "0.99"), ("--rms-init", "1 for A3C FF on Atari"),
+                          ("--init", "orthogonal on Atari"), ("--max-grad-norm", "40 on Atari"),
+                          ("--workers", "the CPU count, at most 16, for A3C FF on Atari"),
+                          ("--envs-per-worker", "A3C FF")]:
         assert flag in result.stdout
         assert f"default: {default}" in result.stdout, flag
 

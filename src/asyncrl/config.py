@@ -171,9 +171,9 @@ class NetConfig:
         metadata=_help(
             "initial weights: orthogonal (gain sqrt 2 for the ReLU layers, 1 for the value and Q "
             "outputs, zero biases) or uniform (U(+-1/sqrt(fan_in)), PyTorch's and Torch7's default, "
-            "the paper's era; the --preset atari-* presets). Default: orthogonal on Atari, where "
+            "the paper's era; the --preset atari-* presets) (default: orthogonal on Atari, where "
             "the uniform init leaves the features almost blind to the ball and paddles "
-            "(docs/algorithms/a3c.md); uniform otherwise"
+            "(docs/algorithms/a3c.md); uniform otherwise)"
         ),
     )
 
@@ -246,7 +246,7 @@ class OptimConfig:
             "initial value of the shared squared-gradient average g (0: PyTorch's RMSProp, the "
             "paper's era; 1: TensorFlow's, as A2C in OpenAI Baselines). With a small --rms-eps, g = 0 "
             "makes the first updates 10x the learning rate per parameter, which can kill the "
-            "torso's units (docs/algorithms/a3c.md). Default: 1 for A3C FF on Atari, 0 otherwise"
+            "torso's units (docs/algorithms/a3c.md) (default: 1 for A3C FF on Atari, 0 otherwise)"
         ),
     )
     max_grad_norm: float | None = field(

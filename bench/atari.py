@@ -236,7 +236,8 @@ def report(results: dict) -> None:
     target = results["score"]
     head = f"| run | seed | frames | frames/s | to {target:g} (frames, min) |" if target is not None else \
         "| run | seed | frames | frames/s |"
-    print(head + " last 10 games | evaluation (30 no-op starts) |")
+    episodes = results["asyncrl"][0]["evaluation"]["episodes"] if results["asyncrl"] else 30
+    print(head + f" last 10 games | evaluation ({episodes} episodes, no-op starts) |")
     print("|---" * (head.count("|") + 1) + "|")
     for name, rows in (("asyncrl", results["asyncrl"]), ("SB3 A2C", results.get("baseline") or [])):
         for r in rows:

@@ -213,7 +213,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from asyncrl.sweep import format_table, parse_grid, sweep
+    from asyncrl.sweep import LR_RANGE, format_table, parse_grid, sweep
 
     settings = explicit_settings(args)
     grid = parse_grid(args.grid) if args.grid else None
@@ -242,7 +242,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         runs = args.seeds if args.seeds is not None else 1
     else:
         runs = args.runs if args.runs is not None else 50
-    lr_range = (args.lr_min if args.lr_min is not None else 1e-4, args.lr_max if args.lr_max is not None else 1e-2)
+    lr_range = (LR_RANGE[0] if args.lr_min is None else args.lr_min, LR_RANGE[1] if args.lr_max is None else args.lr_max)
     summary = sweep(config, runs, sweep_dir=args.sweep_dir, lr_range=lr_range, parallel=args.parallel,
                     top=args.top, resume=args.resume, grid=grid)
     print(format_table(summary))

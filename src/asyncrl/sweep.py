@@ -75,23 +75,11 @@ _NOT_IN_GRID = {("run", "run_dir"), ("run", "seed"), ("env", "env_id"), ("net", 
 
 def _grid_fields() -> dict[str, tuple[str, str, Any]]:
     """flag name (without --) -> (group, field, type) for every setting a grid can vary."""
-    import typing
+    from asyncrl.presets import _field_types  # the config's field types, as config files read them
 
-    out = {}
-    hints = typing.get_type_hints(TrainConfig)
-    for group in GROUPS:
-        cls = hints[group]
-        field_hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if (group, f.name) in _NOT_IN_GRID:
-                continue
-            kind = field_hints[f.name]
-            args = typing.get_args(kind)
-            if type(None) in args:
-                kind = next(a for a in args if a is not type(None))
-            flag = (f.metadata.get("flag") or "--" + f.name.replace("_", "-"))[2:]
-            out[flag] = (group, f.name, kind)
-    return out
+    flags = {(group, f.name): (f.metadata.get("flag") or "--" + f.name.replace("_", "-"))[2:]
+             for group in GROUPS for f in dataclasses.fields(getattr(TrainConfig(), group))}
+    return {flags[key]: (*key, kind) for key, kind in _field_types().items() if key not in _NOT_IN_GRID}
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:

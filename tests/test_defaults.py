@@ -51,6 +51,14 @@ def test_a3c_on_atari_takes_normalised_rmsprop_steps_that_start_small_and_the_re
     assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
 
 
+def test_a3c_on_atari_anneals_over_a2cs_40m_frames_and_the_papers_presets_over_80m():
+    assert _resolved().run.frames == 40_000_000
+    assert _resolved(run=RunConfig(frames=1000)).run.frames == 1000
+    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")), _resolved(net=NetConfig(core="lstm")),
+                   _resolved(algo=AlgoConfig(algo="one-step-q"))):
+        assert config.run.frames == 80_000_000
+
+
 def test_vector_observations_keep_one_learner_per_core_of_one_environment(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 3)
     run = _resolved("CartPole-v1").run

@@ -122,6 +122,8 @@ WHY_NOT_THE_PAPERS = {
                           "Pong's policy did not move in 15 minutes; with 1e-5 it did (docs/BENCHMARKS.md)",
     ("optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes the first "
                            "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
+    ("run", "frames"): "lr anneals over A2C's 40M frames: an hour here holds 14-28M, and over 80M the rate would "
+                       "barely fall within it",
     ("env", "terminal_on_life_loss"): "Gymnasium's default (off): the game's own episodes",
 }
 

@@ -79,7 +79,8 @@ def _play(env, seed, steps=4000):
 
 
 def test_rewards_are_clipped_only_when_training_and_the_episode_score_stays_raw():
-    train_rewards, train_episode = _play(make_env("ALE/SpaceInvaders-v5", training=True), seed=5)
+    train_rewards, train_episode = _play(make_env("ALE/SpaceInvaders-v5", training=True, terminal_on_life_loss=False),
+                                        seed=5)
     eval_rewards, eval_episode = _play(make_env("ALE/SpaceInvaders-v5", training=False), seed=5)
     assert train_episode is not None and eval_episode is not None
     assert max(eval_rewards) > 1  # Space Invaders scores 5 to 30 per invader
@@ -87,7 +88,7 @@ def test_rewards_are_clipped_only_when_training_and_the_episode_score_stays_raw(
     assert float(train_episode["r"]) == float(eval_episode["r"]) == pytest.approx(sum(eval_rewards))
 
 
-def test_life_loss_ends_the_learning_episode_only_when_configured_and_the_game_goes_on():
+def test_life_loss_ends_the_learning_episode_unless_switched_off_and_the_game_goes_on():
     env = make_env("ALE/Breakout-v5", training=True, terminal_on_life_loss=True)
     env.reset(seed=0)
     env.action_space.seed(0)
@@ -106,7 +107,7 @@ def test_life_loss_ends_the_learning_episode_only_when_configured_and_the_game_g
     assert lives_at_terminal == [4, 3, 2, 1, 0]
     assert whole_game is not None and int(whole_game["l"]) > 0
 
-    plain = make_env("ALE/Breakout-v5", training=True)
+    plain = make_env("ALE/Breakout-v5", training=True, terminal_on_life_loss=False)
     plain.reset(seed=0)
     plain.action_space.seed(0)
     for _ in range(20000):

@@ -122,8 +122,9 @@ class EnvConfig:
         default=True, metadata=_help("Atari: clip training rewards to [-1, 1] (scores stay raw)")
     )
     terminal_on_life_loss: bool = field(
-        default=False,
-        metadata=_help("Atari: a lost life ends the learning episode (Nature DQN); the game goes on"),
+        default=True,
+        metadata=_help("Atari: a lost life ends the learning episode (the paper's and Nature DQN's; "
+                       "A2C's and PPO's references do it too); the game goes on"),
     )
 
 

@@ -3,7 +3,7 @@
 Atari (Mnih et al. 2015, as used by the A3C paper): emulator frameskip 1 and no sticky actions,
 the action repeated 4 frames with a pixel-wise max over the last two, grayscale 84x84, 4 frames
 stacked as uint8 (4, 84, 84), up to 30 random no-ops at reset. Training adds reward clipping and,
-if asked, a lost life as a learning terminal. ``info["episode"]`` always holds the raw game score.
+unless switched off, a lost life as a learning terminal. ``info["episode"]`` always holds the raw game score.
 """
 
 from __future__ import annotations

@@ -124,7 +124,6 @@ WHY_NOT_THE_PAPERS = {
                            "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
     ("run", "frames"): "lr anneals over A2C's 40M frames: an hour here holds 14-28M, and over 80M the rate would "
                        "barely fall within it",
-    ("env", "terminal_on_life_loss"): "Gymnasium's default (off): the game's own episodes",
 }
 
 

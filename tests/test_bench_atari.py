@@ -29,6 +29,7 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
     (run,) = report["asyncrl"]
     assert run["seed"] == 3 and "--seed 3" in run["command"] and "--envs-per-worker 8" in run["command"]
     assert run["settings"]["workers"] == 2 and run["settings"]["envs_per_worker"] == 8
+    assert run["settings"]["frames"] == 40_000_000 and run["settings"]["terminal_on_life_loss"] is True
     # -21 is reached by the first 10 games: the run stops there and says when.
     assert run["status"] == "return_reached"
     assert run["reached"]["episodes"] == 10 and run["reached"]["frames"] <= run["frames"]

@@ -89,7 +89,7 @@ def test_rewards_are_clipped_only_when_training_and_the_episode_score_stays_raw(
 
 
 def test_life_loss_ends_the_learning_episode_unless_switched_off_and_the_game_goes_on():
-    env = make_env("ALE/Breakout-v5", training=True, terminal_on_life_loss=True)
+    env = make_env("ALE/Breakout-v5", training=True)  # on by default
     env.reset(seed=0)
     env.action_space.seed(0)
     ale = env.unwrapped.ale

@@ -303,7 +303,10 @@ def main() -> None:
         if args.baseline:
             results["baseline"].append(run_sb3(args, seed, out_dir / f"sb3-a2c-seed{seed}"))
             (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
-    results["curves"] = str(plot(out_dir, results, f"{args.env}: {args.minutes:g} minutes per run"))
+    stops = args.score is not None and not args.no_stop
+    budget = f"up to {args.minutes:g} minutes per run, stopping at {args.score:g}" if stops else \
+        f"{args.minutes:g} minutes per run"
+    results["curves"] = str(plot(out_dir, results, f"{args.env}: {budget}"))
     (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
     report(results)
     print(f"\nresults: {out_dir / 'atari.json'}; curves: {results['curves']}")

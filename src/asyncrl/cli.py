@@ -15,7 +15,15 @@ import sys
 import typing
 from pathlib import Path
 
-from asyncrl.config import ALGORITHMS, GROUPS, ConfigError, TrainConfig, parse_count, parse_widths
+from asyncrl.config import (
+    ALGORITHMS,
+    GROUPS,
+    ConfigError,
+    TrainConfig,
+    flag_of,
+    parse_count,
+    parse_widths,
+)
 
 EXIT_USAGE = 2
 
@@ -25,10 +33,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _flag(f: dataclasses.Field) -> str:
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
 def _group_classes() -> dict[str, type]:
@@ -62,7 +66,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 kwargs["type"] = kind
             if f.name == "algo":
                 kwargs["choices"] = ALGORITHMS
-            section.add_argument(_flag(f), **kwargs)
+            section.add_argument(flag_of(f), **kwargs)
 
 
 def explicit_settings(args: argparse.Namespace) -> dict[tuple[str, str], object]:

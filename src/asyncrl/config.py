@@ -90,6 +90,17 @@ def parse_widths(text: str) -> tuple[int, ...]:
         raise ArgumentTypeError(f"invalid widths {text!r} (examples: 200, 64,64)") from None
 
 
+def flag_of(f: dataclasses.Field) -> str:
+    """The command-line flag of a config field: the one its metadata names, or --field-name."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def flag_for(group: str, name: str) -> str:
+    """:func:`flag_of` the field ``name`` of the config group ``group`` (``"optim"``, ...)."""
+    (f,) = (f for f in dataclasses.fields(getattr(TrainConfig(), group)) if f.name == name)
+    return flag_of(f)
+
+
 def _help(text: str, flag: str | None = None, **extra: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {"help": text, **extra}
     if flag:
@@ -539,6 +550,5 @@ def conflicts(saved: TrainConfig, requested: TrainConfig) -> list[str]:
             if (group, f.name) in RESUMABLE:
                 continue
             if getattr(old, f.name) != getattr(new, f.name):
-                flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-                out.append(f"{flag} (saved {getattr(old, f.name)!r}, requested {getattr(new, f.name)!r})")
+                out.append(f"{flag_of(f)} (saved {getattr(old, f.name)!r}, requested {getattr(new, f.name)!r})")
     return out

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asyncrl.config import GROUPS, ConfigError, TrainConfig, is_atari, parse_count
+from asyncrl.config import GROUPS, ConfigError, TrainConfig, flag_for, is_atari, parse_count
 
 Settings = dict[tuple[str, str], Any]  # (group, field) -> value
 
@@ -154,8 +154,7 @@ def paper_differences(config: TrainConfig) -> list[str]:
             continue
         default = getattr(getattr(ours, group), field_name)
         why = WHY_NOT_THE_PAPERS.get((group, field_name), "") if value == default else "as given"
-        flag = "--" + field_name.replace("_", "-")
-        lines.append(f"{flag} {value} (paper {paper}){': ' + why if why else ''}")
+        lines.append(f"{flag_for(group, field_name)} {value} (paper {paper}){': ' + why if why else ''}")
     return lines
 
 
@@ -172,7 +171,7 @@ def preset_settings(name: str) -> Settings:
     return dict(PRESETS[name].settings)
 
 
-def _field_types() -> dict[tuple[str, str], Any]:
+def field_types() -> dict[tuple[str, str], Any]:
     hints = typing.get_type_hints(TrainConfig)
     out = {}
     for group in GROUPS:
@@ -235,7 +234,7 @@ def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
     preset = data.pop("preset", None)
     if preset is not None and (not isinstance(preset, str) or preset not in PRESETS):
         raise ConfigError(f"{path}: unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    types = _field_types()
+    types = field_types()
     settings: Settings = {}
     for group, values in data.items():
         if group not in GROUPS or not isinstance(values, dict):
@@ -263,7 +262,7 @@ def layered_config(base: TrainConfig, *layers: Settings) -> TrainConfig:
 
 def preset_config(name: str, env_id: str, **settings: Any) -> TrainConfig:
     """The preset's config for ``env_id``; ``settings`` override it by field name (e.g. ``workers=4``)."""
-    types = _field_types()
+    types = field_types()
     layer: Settings = {("env", "env_id"): env_id}
     for field_name, value in settings.items():
         keys = [k for k in types if k[1] == field_name]

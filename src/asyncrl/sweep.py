@@ -21,7 +21,6 @@ their checkpoints).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import itertools
 import json
 import math
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from asyncrl import __version__
-from asyncrl.config import GROUPS, ConfigError, TrainConfig, parse_count, resolve
+from asyncrl.config import ConfigError, TrainConfig, flag_for, parse_count, resolve
 from asyncrl.run import CHECKPOINT, SUMMARY, TOOL, RunDirError, read_tool_json
 
 SWEEP, TABLE, PLOT = "sweep.json", "sweep.csv", "sweep.png"
@@ -75,11 +74,9 @@ _NOT_IN_GRID = {("run", "run_dir"), ("run", "seed"), ("env", "env_id"), ("net", 
 
 def _grid_fields() -> dict[str, tuple[str, str, Any]]:
     """flag name (without --) -> (group, field, type) for every setting a grid can vary."""
-    from asyncrl.presets import _field_types  # the config's field types, as config files read them
+    from asyncrl.presets import field_types  # the config's field types, as config files read them
 
-    flags = {(group, f.name): (f.metadata.get("flag") or "--" + f.name.replace("_", "-"))[2:]
-             for group in GROUPS for f in dataclasses.fields(getattr(TrainConfig(), group))}
-    return {flags[key]: (*key, kind) for key, kind in _field_types().items() if key not in _NOT_IN_GRID}
+    return {flag_for(*key)[2:]: (*key, kind) for key, kind in field_types().items() if key not in _NOT_IN_GRID}
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:

@@ -14,10 +14,16 @@ environments, 4 frames stacked, CnnPolicy, n_steps 5, ent_coef 0.01, vf_coef 0.2
 RMSpropTFLike(eps=1e-5), lr 7e-4), for the same wall-clock, in its own process, alternating with
 asyncrl's run; it is evaluated the same way (30 episodes, no-op starts, unclipped whole games, at
 most 18,000 emulator frames, actions sampled from its policy as asyncrl's are), and the two are
-printed side by side. It needs the benchmark extra: pip install -e '.[bench]'.
+printed side by side. It needs the benchmark extra: pip install -e '.[bench]'. With ``--frames``
+every run also stops at that many frames, so that the two learn from equal frames: asyncrl with
+A2C's settings beside SB3 A2C tells learning per frame from a bug (third example; ``--workers 1
+--envs-per-worker 16`` is A2C's one learner for 16 environments, asyncrl's summed loss with clip 40
+is SB3's mean loss with clip 0.5, and its value weight 0.25 is SB3's vf_coef).
 
     python bench/atari.py --env ALE/Pong-v5 --score 18 --minutes 60 --seeds 0 1
     python bench/atari.py --env ALE/Breakout-v5 --minutes 60 --seeds 0 1 --baseline sb3-a2c
+    python bench/atari.py --env ALE/Pong-v5 --frames 10000000 --minutes 120 --baseline sb3-a2c -- \
+        --workers 1 --envs-per-worker 16 --value-loss-coef 0.25 --no-lr-anneal
     python bench/atari.py --minutes 20 --seeds 0 -- --lr 1e-3 --rms-eps 1e-5   # any train flags
 
 Time is counted as `asyncrl train` counts it (`--max-seconds`, from the start of its training
@@ -63,6 +69,8 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
            "--max-seconds", f"{args.minutes * 60:g}", "--run-dir", str(run_dir), "--log-interval", "60"]
     if args.score is not None and not args.no_stop:
         cmd += ["--stop-at-return", f"{args.score:g}", "--stop-episodes", str(WINDOW)]
+    if args.frames is not None:
+        cmd += ["--frames", str(args.frames)]
     cmd += args.train_flags
     print("$ asyncrl " + " ".join(cmd[3:]), flush=True)
     started = time.monotonic()
@@ -73,10 +81,11 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
     evaluation = json.loads(subprocess.run(
         [sys.executable, "-m", "asyncrl", "evaluate", str(run_dir), "--json", "--episodes", str(args.eval_episodes)],
         check=True, capture_output=True, text=True).stdout)
-    png = run_dir / "curve.png"
-    subprocess.run([sys.executable, "-m", "asyncrl", "plot", str(run_dir), "-o", str(png), "--smooth", str(WINDOW),
-                    "--title", f"asyncrl on {args.env}, seed {seed}"], check=True, capture_output=True)
     returns = _returns(run_dir / "metrics.csv")
+    png = run_dir / "curve.png"
+    if returns:  # a budget too short for a single game has no curve
+        subprocess.run([sys.executable, "-m", "asyncrl", "plot", str(run_dir), "-o", str(png), "--smooth",
+                        str(WINDOW), "--title", f"asyncrl on {args.env}, seed {seed}"], check=True, capture_output=True)
     return {
         "seed": seed,
         "command": "asyncrl " + " ".join(cmd[3:]),
@@ -99,7 +108,7 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
                        "std": evaluation["std_return"], "min": evaluation["min_return"],
                        "max": evaluation["max_return"], "human_normalized": evaluation["human_normalized"],
                        "truncated_episodes": evaluation["truncated_episodes"]},
-        "curve": str(png),
+        "curve": str(png) if returns else None,
     }
 
 
@@ -108,6 +117,8 @@ def run_sb3(args, seed: int, run_dir: Path) -> dict:
            "--minutes", f"{args.minutes:g}", "--eval-episodes", str(args.eval_episodes)]
     if args.score is not None:
         cmd += ["--score", f"{args.score:g}"] + (["--no-stop"] if args.no_stop else [])
+    if args.frames is not None:
+        cmd += ["--frames", str(args.frames)]
     print(f"$ Stable-Baselines3 A2C (RL Zoo's Atari settings) on {sb3_game(args.env)}, seed {seed}", flush=True)
     started = time.monotonic()
     subprocess.run(cmd, check=True)
@@ -157,6 +168,8 @@ def sb3_child(args) -> None:
                     self.recent = (self.recent + [ret])[-WINDOW:]
             if args.score is not None and not args.no_stop and len(self.recent) == WINDOW \
                     and sum(self.recent) / WINDOW >= args.score:
+                return False
+            if args.frames is not None and self.num_timesteps * SB3_TIMESTEP_FRAMES >= args.frames:
                 return False
             return elapsed < limit
 
@@ -215,13 +228,13 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
 
 
-def plot(out_dir: Path, results: dict, title: str) -> Path:
-    """Every seed's curve, asyncrl's and the baseline's, against frames and wall-clock."""
+def plot(out_dir: Path, results: dict, title: str) -> Path | None:
+    """Every seed's curve, asyncrl's and the baseline's, against frames and wall-clock (None: no game ended)."""
     import numpy as np
 
     from asyncrl.plot import Curve, load_curve, plot_curves
 
-    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"]]
+    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"] if r["curve"]]
     for r in results.get("baseline") or []:
         with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
@@ -230,12 +243,15 @@ def plot(out_dir: Path, results: dict, title: str) -> Path:
                                 np.array([float(x["frames"]) for x in rows]),
                                 np.array([float(x["wall_seconds"]) for x in rows]),
                                 np.array([float(x["return"]) for x in rows])))
-    return plot_curves(curves, out_dir / "curves.png", window=WINDOW, title=title)
+    return plot_curves(curves, out_dir / "curves.png", window=WINDOW, title=title) if curves else None
+
+
+def budget(minutes: float, frames: int | None) -> str:
+    return f"{minutes:g} minutes per run" if frames is None else f"{frames:,} frames (at most {minutes:g} minutes) per run"
 
 
 def report(results: dict) -> None:
-    minutes = results["minutes"]
-    print(f"\n{results['env']}, {minutes:g} minutes per run; {results['machine']}")
+    print(f"\n{results['env']}, {budget(results['minutes'], results.get('frames'))}; {results['machine']}")
     target = results["score"]
     head = f"| run | seed | frames | frames/s | to {target:g} (frames, min) |" if target is not None else \
         "| run | seed | frames | frames/s |"
@@ -267,6 +283,11 @@ def main() -> None:
                         help=f"stop once the mean of the last {WINDOW} games reaches this, and record when "
                              "(default: train for --minutes)")
     parser.add_argument("--no-stop", action="store_true", help="record when --score is reached, but train on")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="stop each run, asyncrl's and the baseline's, after this many frames too (whichever "
+                             "comes first, these or --minutes): with --baseline, learning at equal frames. asyncrl "
+                             "gets it as its --frames, which is also the horizon its lr anneals over; add "
+                             "-- --no-lr-anneal for A2C's constant rate")
     parser.add_argument("--eval-episodes", type=int, default=30, help="evaluation episodes (default: 30)")
     parser.add_argument("--baseline", choices=BASELINES, default=None,
                         help="also train this baseline for the same wall-clock and evaluate it alike")
@@ -279,8 +300,10 @@ def main() -> None:
     if args.sb3_child is not None:
         sb3_child(args)
         return
-    if args.minutes <= 0 or args.eval_episodes < 1:
-        parser.exit(2, "atari.py: --minutes must be positive and --eval-episodes at least 1\n")
+    if args.minutes <= 0 or args.eval_episodes < 1 or (args.frames is not None and args.frames < 1):
+        parser.exit(2, "atari.py: --minutes and --frames must be positive and --eval-episodes at least 1\n")
+    if args.frames is not None and "--frames" in args.train_flags:
+        parser.exit(2, "atari.py: give the frames once: --frames, or --frames after --, not both\n")
     if args.baseline == "sb3-a2c":
         sb3_game(args.env)  # a game SB3 can play, before anything trains
         try:
@@ -293,7 +316,8 @@ def main() -> None:
         parser.exit(2, f"atari.py: {out_dir} exists: give a new --out-dir (nothing is overwritten)\n")
     out_dir.mkdir(parents=True)
 
-    results: dict = {"machine": machine(), "env": args.env, "minutes": args.minutes, "score": args.score,
+    results: dict = {"machine": machine(), "env": args.env, "minutes": args.minutes, "frames": args.frames,
+                     "score": args.score,
                      "window": WINDOW, "started": datetime.now().isoformat(timespec="seconds"),
                      "command": "python bench/atari.py " + " ".join(sys.argv[1:]), "asyncrl": [],
                      "baseline_name": args.baseline, "baseline": [] if args.baseline else None}
@@ -304,9 +328,10 @@ def main() -> None:
             results["baseline"].append(run_sb3(args, seed, out_dir / f"sb3-a2c-seed{seed}"))
             (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
     stops = args.score is not None and not args.no_stop
-    budget = f"up to {args.minutes:g} minutes per run, stopping at {args.score:g}" if stops else \
-        f"{args.minutes:g} minutes per run"
-    results["curves"] = str(plot(out_dir, results, f"{args.env}: {budget}"))
+    title = f"up to {args.minutes:g} minutes per run, stopping at {args.score:g}" if stops else \
+        budget(args.minutes, args.frames)
+    curves = plot(out_dir, results, f"{args.env}: {title}")
+    results["curves"] = str(curves) if curves else None
     (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
     report(results)
     print(f"\nresults: {out_dir / 'atari.json'}; curves: {results['curves']}")

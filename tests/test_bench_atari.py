@@ -54,6 +54,27 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
         assert report["baseline"] is None
 
 
+def test_atari_bench_at_equal_frames_stops_both_runs_at_the_budget(tmp_path):
+    pytest.importorskip("stable_baselines3", reason="the SB3 baseline needs the [bench] extra (pip install -e '.[bench]')")
+    out = tmp_path / "bench"
+    result = _bench("--env", "ALE/Pong-v5", "--seeds", "1", "--frames", "20000", "--minutes", "5",
+                    "--eval-episodes", "1", "--out-dir", str(out), "--baseline", "sb3-a2c",
+                    "--", "--workers", "1", "--envs-per-worker", "16", "--no-lr-anneal", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "atari.json").read_text())
+    assert report["frames"] == 20_000 and "20,000 frames" in result.stdout
+    (run,) = report["asyncrl"]
+    assert "--frames 20000" in run["command"] and run["settings"]["frames"] == 20_000
+    # One update of 16 environments x 5 steps is 320 frames: each run ends within one of the budget.
+    assert 20_000 <= run["frames"] <= 20_000 + 320 and run["status"] != "return_reached"
+    assert run["train_seconds"] < 5 * 60
+    (sb3,) = report["baseline"]
+    assert 20_000 <= sb3["frames"] <= 20_000 + 320
+    # 20,000 frames over 16 environments end no game of Pong: no curve to draw, and no crash for it.
+    assert run["episodes"] == 0 and run["curve"] is None and report["curves"] is None
+    assert run["evaluation"]["episodes"] == 1
+
+
 def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_library(tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()
@@ -61,6 +82,9 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
     result = _bench("--minutes", "1", "--out-dir", str(taken), cwd=tmp_path)
     assert result.returncode == 2 and "exists" in result.stderr and "Traceback" not in result.stderr
     assert (taken / "atari.json").read_text() == "{}"
+    for bad in (["--frames", "0"], ["--frames", "10", "--", "--frames", "10"]):
+        result = _bench("--out-dir", str(tmp_path / "new"), *bad, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and not (tmp_path / "new").exists()
 
     # Without the [bench] extra the baseline is refused in one line, before anything trains.
     hide = ("import sys, runpy; sys.modules['stable_baselines3'] = None; "

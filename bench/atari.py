@@ -302,7 +302,7 @@ def main() -> None:
         return
     if args.minutes <= 0 or args.eval_episodes < 1 or (args.frames is not None and args.frames < 1):
         parser.exit(2, "atari.py: --minutes and --frames must be positive and --eval-episodes at least 1\n")
-    if args.frames is not None and "--frames" in args.train_flags:
+    if args.frames is not None and any(f == "--frames" or f.startswith("--frames=") for f in args.train_flags):
         parser.exit(2, "atari.py: give the frames once: --frames, or --frames after --, not both\n")
     if args.baseline == "sb3-a2c":
         sb3_game(args.env)  # a game SB3 can play, before anything trains

@@ -82,7 +82,7 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
     result = _bench("--minutes", "1", "--out-dir", str(taken), cwd=tmp_path)
     assert result.returncode == 2 and "exists" in result.stderr and "Traceback" not in result.stderr
     assert (taken / "atari.json").read_text() == "{}"
-    for bad in (["--frames", "0"], ["--frames", "10", "--", "--frames", "10"]):
+    for bad in (["--frames", "0"], ["--frames", "10", "--", "--frames", "10"], ["--frames", "10", "--", "--frames=10"]):
         result = _bench("--out-dir", str(tmp_path / "new"), *bad, cwd=tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr and not (tmp_path / "new").exists()
 

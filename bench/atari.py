@@ -47,6 +47,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import first_reaching, machine
 
+from asyncrl.config import parse_count
+
 WINDOW = 10  # games in the running mean that --score is judged by
 SB3_TIMESTEP_FRAMES = 4  # AtariWrapper's frame skip: one SB3 timestep is 4 emulator frames
 EVAL_FRAMES = 18_000  # the protocol's 5 minutes of play
@@ -283,7 +285,7 @@ def main() -> None:
                         help=f"stop once the mean of the last {WINDOW} games reaches this, and record when "
                              "(default: train for --minutes)")
     parser.add_argument("--no-stop", action="store_true", help="record when --score is reached, but train on")
-    parser.add_argument("--frames", type=int, default=None,
+    parser.add_argument("--frames", type=parse_count, default=None,
                         help="stop each run, asyncrl's and the baseline's, after this many frames too (whichever "
                              "comes first, these or --minutes): with --baseline, learning at equal frames. asyncrl "
                              "gets it as its --frames, which is also the horizon its lr anneals over; add "

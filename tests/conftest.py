@@ -111,12 +111,13 @@ class RecordingShared:
 
 
 def recording_algorithm(monkeypatch):
-    """Make the learner's algorithm record each segment with the network's state at its start.
+    """Make the learner's algorithm record each update's segments with the network's state at their start.
 
-    Returns the list it fills with ``(segment, start_state, end_state)``: the LSTM state the loss
-    starts from (None for zeros, and always for a feed-forward network), and the state that
-    replaying the segment's states s_0..s_{T-1} from it reaches (what acting reached).
-    ``segment.obs`` is a view of the learner's buffer and is overwritten by later segments.
+    Returns the list it fills with ``(segments, start_state, end_state)``, one entry per update
+    (one segment per environment): the LSTM state the loss starts from (one row per environment;
+    None for a feed-forward network), and the state that replaying each segment's states
+    s_0..s_{T-1} from it reaches (what acting reached). ``segment.obs`` is a view of the learner's
+    buffer and is overwritten by later segments.
     """
     import asyncrl.learner
     from asyncrl.algos import make_algorithm
@@ -128,13 +129,12 @@ def recording_algorithm(monkeypatch):
         loss = algo.loss
 
         def recording_loss(net, segments, target_net):
-            (segment,) = segments  # one environment per learner in these tests
             start = net.state
             with torch.no_grad():
-                net(segment.obs[:-1])
-            records.append((segment, start, net.state))
+                net(torch.cat([s.obs[:-1] for s in segments]), [len(s) for s in segments])
+            records.append((list(segments), start, net.state))
             net.state = start
-            return loss(net, segment, target_net)
+            return loss(net, segments, target_net)
 
         algo.loss = recording_loss
         return algo

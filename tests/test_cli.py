@@ -169,6 +169,21 @@ def test_q_methods_train_and_evaluate_epsilon_greedily_from_the_cli(cli, tmp_pat
     assert noisy.returncode == 0 and "epsilon-greedy (epsilon=0.05)" in noisy.stdout
 
 
+def test_a_q_run_logs_the_final_epsilon_it_drew_for_every_environment(cli, tmp_path):
+    run = tmp_path / "run"
+    result = cli("train", "--algo", "n-step-q", "--env", "CartPole-v1", "--workers", "2", "--envs-per-worker",
+                 "3", "--frames", "2000", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    finals = json.loads((run / "summary.json").read_text())["final_epsilons"]
+    assert len(finals) == 2 and all(len(learner) == 3 for learner in finals)
+    drawn = [e for learner in finals for e in learner]
+    assert set(drawn) <= {0.1, 0.01, 0.5}
+    line = next(x for x in result.stdout.splitlines() if x.startswith("final epsilon per environment"))
+    assert "(6 in all)" in line
+    for value in set(drawn):
+        assert f"{value:g} x{drawn.count(value)}" in line
+
+
 def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_path):
     # A random CartPole policy averages about 22, so a threshold of 15 over 5 episodes comes early.
     run = tmp_path / "run"

@@ -99,7 +99,7 @@ def test_the_learner_keeps_the_unclipped_sample_for_the_log_probability(monkeypa
     net = build_network((3,), ActionSpec(True, 1), "actor_critic", config.net)
     segments = recording_algorithm(monkeypatch)
     run_learner(0, config, RecordingShared(net), seed=0)
-    actions = torch.cat([s.actions for s, _, _ in segments])
+    actions = torch.cat([s.actions for update, _, _ in segments for s in update])
     assert actions.dtype == torch.float32 and actions.shape == (600, 1)
     assert actions.abs().max() > 2.0  # outside Pendulum's [-2, 2]: stored as sampled
 

@@ -117,8 +117,6 @@ def test_each_environment_keeps_its_own_consecutive_segments(monkeypatch, algo):
 
 def test_bad_envs_per_worker_is_one_line(cli):
     assert_one_line_error(cli("train", "--env", "CartPole-v1", "--envs-per-worker", "0"), "--envs-per-worker")
-    assert_one_line_error(cli("train", "--env", "CartPole-v1", "--net", "lstm", "--envs-per-worker", "2"),
-                          "--envs-per-worker", "--net ff")
 
 
 def test_a_learner_runs_with_the_intra_op_threads_it_is_given():

@@ -80,6 +80,36 @@ def test_each_learner_draws_its_final_epsilon_from_the_papers_distribution():
         assert abs(np.mean(draws == value) - prob) < 0.015
 
 
+def test_each_environment_of_a_learner_is_an_actor_with_its_own_final_epsilon():
+    finals = []
+    for seed in range(500):
+        q = QLearning(AlgoConfig(algo="one-step-q", epsilon_frames=1000))
+        q.setup_exploration(np.random.default_rng(seed), n_envs=16)
+        assert len(q.final_epsilons) == 16
+        finals.append(q.final_epsilons)
+    finals = np.array(finals)
+    for value, prob in zip((0.1, 0.01, 0.5), (0.4, 0.3, 0.3)):
+        assert abs(np.mean(finals == value) - prob) < 0.015
+    # Draws are independent per environment, not one per learner repeated 16 times.
+    assert np.mean([len(set(row)) > 1 for row in finals]) > 0.99
+
+
+def test_each_environment_anneals_towards_its_own_epsilon_and_acts_with_it():
+    q = QLearning(AlgoConfig(algo="one-step-q", epsilon_frames=1000))
+    q.setup_exploration(np.random.default_rng(0), n_envs=2)
+    q.final_epsilons = np.array([0.0, 1.0])  # environment 0 ends greedy, environment 1 random
+    q.begin_segment(500)
+    np.testing.assert_allclose(q.epsilons, [0.5, 1.0])
+    q.begin_segment(5000)
+    net = TableQ([[0.0, 9.0, 0.0, 0.0]])  # action 1 is greedy in every state
+    states = torch.zeros(2, 1, dtype=torch.int64)
+    # The rows come from environments 1 and 0, in that order (a learner acting on a subset).
+    chosen = np.array([q.act(net, states, envs=[1, 0]) for _ in range(400)])
+    assert (chosen[:, 1] == 1).all()
+    assert set(chosen[:, 0]) == {0, 1, 2, 3}
+    assert q.epsilon == pytest.approx(0.5)  # what a learner logs: the mean over its environments
+
+
 def test_epsilon_anneals_linearly_from_one_and_then_stays():
     assert epsilon_at(0, 0.1, 1000) == 1.0
     assert epsilon_at(500, 0.1, 1000) == pytest.approx(0.55)

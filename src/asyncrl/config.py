@@ -216,8 +216,8 @@ class AlgoConfig:
     epsilon_frames: int | None = field(
         default=None,
         metadata=_help(
-            "Q methods: global frames over which each learner's epsilon anneals from 1 to its final "
-            f"value (default: {ATARI_EPSILON_FRAMES:,} on Atari, {CLASSIC_EPSILON_FRAMES:,} otherwise)"
+            "Q methods: global frames over which each environment's epsilon anneals from 1 to its "
+            f"final value (default: {ATARI_EPSILON_FRAMES:,} on Atari, {CLASSIC_EPSILON_FRAMES:,} otherwise)"
         ),
     )
     gamma: float = field(default=0.99, metadata=_help("discount factor"))
@@ -290,8 +290,9 @@ class RunConfig:
         default=None,
         metadata=_help(
             "environments each learner steps at once, its action choices batched into one forward "
-            "pass; one update accumulates all their segments (feed-forward networks; default: A3C FF "
-            f"on Atari enough that at least {ATARI_ACTORS} act in all, otherwise 1, the paper's learner)"
+            "pass; one update accumulates all their segments (with --net lstm each keeps its own "
+            f"recurrent state; default: A3C FF on Atari enough that at least {ATARI_ACTORS} act in "
+            "all, otherwise 1, the paper's learner)"
         ),
     )
     torch_threads: int = field(
@@ -528,9 +529,6 @@ def validate(config: TrainConfig) -> None:
     _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
     _check(r.envs_per_worker is None or r.envs_per_worker >= 1, "envs-per-worker", r.envs_per_worker,
            "a positive integer")
-    if r.envs_per_worker is not None and r.envs_per_worker > 1 and n.core == "lstm":
-        raise ConfigError("--envs-per-worker above 1 needs a feed-forward network (--net ff): an LSTM "
-                          "learner replays one environment's segment from its state")
     _check(r.torch_threads >= 1, "torch-threads", r.torch_threads, "a positive integer")
     _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
     _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")

@@ -24,7 +24,7 @@ import torch
 from asyncrl.algos import Segment, make_algorithm
 from asyncrl.config import TrainConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
-from asyncrl.nets import build_network
+from asyncrl.nets import build_network, reset_state_rows, state_rows, with_state_rows
 from asyncrl.optim import linear_lr
 
 STATS_INTERVAL_S = 2.0
@@ -102,7 +102,9 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     With ``envs_per_worker`` K > 1 the learner steps K environments in lock-step, choosing their
     actions with one batched forward pass; each environment's segment still ends at t_max steps or
     at its terminal state (an environment whose segment ended waits for the others), and the
-    learner pushes one update for all K segments. K = 1 is the paper's learner exactly.
+    learner pushes one update for all K segments. Each environment is one of the paper's actors:
+    it has its own exploration (the Q methods' final epsilon) and, with an LSTM, its own recurrent
+    state. K = 1 is the paper's learner exactly.
     """
     # One thread by default: many learners on few cores, and intra-op threads would only contend.
     torch.set_num_threads(config.run.torch_threads)
@@ -111,7 +113,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     envs = [build_env(config.env, training=True) for _ in range(n_envs)]
     obs_shape, obs_dtype, action_spec = describe_spaces(envs[0])
     algo = make_algorithm(config.algo)
-    algo.setup_exploration(np.random.default_rng(seed))
+    algo.setup_exploration(np.random.default_rng(seed), n_envs)
     net = build_network(obs_shape, action_spec, algo.head, config.net)
     params = list(net.parameters())
     pulled = params + list(net.buffers())  # buffers: the shared observation statistics, if any
@@ -132,12 +134,14 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
         obs_buf[0, k] = torch.from_numpy(obs)
     # The action chosen at the end of the last segment (Sarsa's a'), per environment.
     next_actions: list[int | None] = [None] * n_envs
+    # LSTM: one row per environment, zeros at each episode's start; None for a feed-forward net.
+    lstm_state = net.zero_state(n_envs)
     frames = shared.add_frames(0)
-    shared.report("started", worker, {})
+    shared.report("started", worker, algo.exploration())
     while True:
         shared.pull(pulled)  # theta' <- theta
         algo.begin_segment(frames)
-        start_state = net.state  # LSTM: the state at s_0, produced without a graph (detached)
+        start_state = lstm_state  # LSTM: the state at s_0, produced without a graph (detached)
         actions: list[list] = [[] for _ in range(n_envs)]
         rewards: list[list[float]] = [[] for _ in range(n_envs)]
         terminated = [False] * n_envs
@@ -150,8 +154,14 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                     chosen[k], next_actions[k] = next_actions[k], None
             undecided = [k for k in active if chosen[k] is None]
             if undecided:
-                states = obs_buf[t] if len(undecided) == n_envs else obs_buf[t, undecided]
-                chosen.update(zip(undecided, algo.act(net, states), strict=True))
+                every = len(undecided) == n_envs
+                states = obs_buf[t] if every else obs_buf[t, undecided]
+                if lstm_state is not None:
+                    net.state = lstm_state if every else state_rows(lstm_state, undecided)
+                chosen.update(zip(undecided, algo.act(net, states, envs=undecided), strict=True))
+                if lstm_state is not None:
+                    lstm_state = (net.state if every
+                                  else with_state_rows(lstm_state, undecided, net.state))
             for k in list(active):
                 obs, reward, term, trunc, info = envs[k].step(chosen[k])
                 actions[k].append(chosen[k])
@@ -172,7 +182,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             going_on = [k for k in range(n_envs) if not terminated[k]]
             if going_on:
                 states = torch.stack([obs_buf[lengths[k], k] for k in going_on])
-                for k, action in zip(going_on, algo.act(net, states), strict=True):
+                for k, action in zip(going_on, algo.act(net, states, envs=going_on), strict=True):
                     last_actions[k] = action
                     if not truncated[k]:  # the episode goes on: this is the next segment's first action
                         next_actions[k] = action
@@ -187,13 +197,14 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             )
             for k in range(n_envs)
         ]
-        # LSTM (one environment): the loss replays the segment from the state at s_0, so
+        # LSTM: the loss replays each environment's segment from its state at s_0, so
         # backpropagation is truncated at the segment's start; the next segment goes on from the
         # state acting reached, or from zeros after the episode's end.
-        carried = None if (terminated[0] or truncated[0]) else net.state
         net.state = start_state
         loss, segment_stats = algo.loss(net, segments, target_net)
-        net.state = carried
+        if lstm_state is not None:
+            ended = [k for k in range(n_envs) if terminated[k] or truncated[k]]
+            lstm_state = reset_state_rows(lstm_state, ended)
         if net.obs_norm is not None:
             shared.observe(torch.cat([obs_buf[: lengths[k], k] for k in range(n_envs)]))
         net.zero_grad(set_to_none=False)

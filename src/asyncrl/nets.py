@@ -6,6 +6,8 @@ Observations stay uint8 until here: the Atari torso scales pixels to [0, 1] as i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -112,17 +114,57 @@ class QHead(nn.Module):
 
 
 class LSTMCore(nn.Module):
-    """An LSTM after the torso: the rows of a batch are consecutive steps of one episode."""
+    """An LSTM after the torso, over a batch of sequences laid end to end (see ``Network``)."""
 
     def __init__(self, in_features: int, cells: int):
         super().__init__()
-        self.lstm = nn.LSTM(in_features, cells)
+        self.lstm = nn.LSTM(in_features, cells, batch_first=True)
         self.out_features = cells
 
-    def forward(self, features: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
+    def forward(self, features: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None,
+                lengths: Sequence[int] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        out, state = self.lstm(features.unsqueeze(1), state)
-        return out.squeeze(1), state
+        lengths = [1] * len(features) if lengths is None else list(lengths)
+        n = len(lengths)
+        if min(lengths) == max(lengths):  # acting, or segments of equal length: a plain reshape
+            out, state = self.lstm(features.reshape(n, lengths[0], -1), state)
+            return out.reshape(len(features), -1), state
+        # Segments cut short by an episode's end: packed, so that each sequence's final state is
+        # the one after its own last row, not after padding.
+        packed = nn.utils.rnn.pack_sequence(features.split(lengths), enforce_sorted=False)
+        out, state = self.lstm(packed, state)
+        padded, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
+        real = torch.arange(padded.shape[1]) < torch.tensor(lengths).unsqueeze(1)
+        return padded[real], state  # row-major over (sequence, step): laid end to end again
+
+
+LSTMState = tuple  # (policy (h, c), value (h, c) or None): h and c are (1, sequences, cells)
+
+
+def state_rows(state: LSTMState, rows: Sequence[int]) -> LSTMState:
+    """The state of some of the sequences (environments), in the order of ``rows``."""
+    return _map_state(lambda t: t[:, list(rows)], state)
+
+
+def with_state_rows(state: LSTMState, rows: Sequence[int], new: LSTMState) -> LSTMState:
+    """``state`` with the rows ``rows`` replaced by those of ``new`` (a new state; no tensor changed)."""
+    index = torch.tensor(list(rows), dtype=torch.int64)
+    return _map_state(lambda t, n: t.index_copy(1, index, n), state, new)
+
+
+def reset_state_rows(state: LSTMState, rows: Sequence[int]) -> LSTMState:
+    """``state`` with the rows ``rows`` back at zeros (their episodes ended)."""
+    if not rows:
+        return state
+    keep = torch.ones(state[0][0].shape[1], 1)
+    keep[list(rows)] = 0.0
+    return _map_state(lambda t: t * keep, state)
+
+
+def _map_state(fn, *states: LSTMState) -> LSTMState:
+    """``fn`` over the corresponding h and c tensors of ``states`` (a missing value core stays None)."""
+    return tuple(None if cores[0] is None else tuple(fn(*tensors) for tensors in zip(*cores, strict=True))
+                 for cores in zip(*states, strict=True))
 
 
 class ObsNorm(nn.Module):
@@ -163,9 +205,13 @@ class Network(nn.Module):
     With a ``value_torso`` the actor-critic value has a network of its own (the paper's choice
     for low-dimensional inputs); otherwise policy and value share every layer below the head.
 
-    A recurrent network keeps its LSTM state in ``state`` (None: zeros, an episode's start). A
-    forward pass reads the rows of ``obs`` as consecutive steps from that state and leaves the state
-    after the last row there; whoever steps the network resets or restores it.
+    A recurrent network keeps its LSTM state in ``state``: one row per sequence (an environment),
+    or None for zeros (an episode's start). ``forward(obs)`` reads each row of ``obs`` as one step of
+    its own sequence (acting in a batch of environments, state row k for obs row k);
+    ``forward(obs, lengths)`` reads ``obs`` as ``len(lengths)`` sequences laid end to end, sequence k
+    of ``lengths[k]`` consecutive steps starting from state row k (replaying segments). Either way it
+    leaves each sequence's state after its last row in ``state``; whoever steps the network resets
+    or restores it. A feed-forward network ignores ``lengths``.
     """
 
     def __init__(self, torso: nn.Module, head: nn.Module, value_torso: nn.Module | None = None,
@@ -192,16 +238,28 @@ class Network(nn.Module):
     def reset_state(self) -> None:
         self.state = None
 
-    def forward(self, obs: torch.Tensor):
+    def zero_state(self, sequences: int) -> LSTMState | None:
+        """The state at an episode's start for ``sequences`` environments (None if feed-forward)."""
+        if self.core is None:
+            return None
+
+        def zeros(core: LSTMCore | None):
+            if core is None:
+                return None
+            return tuple(torch.zeros(1, sequences, core.out_features) for _ in range(2))
+
+        return (zeros(self.core), zeros(self.value_core))
+
+    def forward(self, obs: torch.Tensor, lengths: Sequence[int] | None = None):
         if self.obs_norm is not None:
             obs = self.obs_norm(obs)
         features = self.torso(obs)
         value_features = None if self.value_torso is None else self.value_torso(obs)
         if self.core is not None:
             policy_state, value_state = self.state or (None, None)
-            features, policy_state = self.core(features, policy_state)
+            features, policy_state = self.core(features, policy_state, lengths)
             if self.value_core is not None:
-                value_features, value_state = self.value_core(value_features, value_state)
+                value_features, value_state = self.value_core(value_features, value_state, lengths)
             self.state = (policy_state, value_state)
         if value_features is None:
             return self.head(features)

@@ -71,8 +71,9 @@ _ATARI = {
 }
 _ATARI_A3C = {**_ATARI, ("algo", "algo"): "a3c", ("algo", "t_max"): 5, ("algo", "entropy_beta"): 0.01,
               ("net", "shared_torso"): True}
-# The Q methods: a shared target network copied every 40,000 frames, per-learner epsilon annealed
-# over 4M frames; the one-step methods apply their gradients every 5 steps, n-step Q looks 5 ahead.
+# The Q methods: a shared target network copied every 40,000 frames, each actor's (environment's)
+# epsilon annealed over 4M frames; the one-step methods apply their gradients every 5 steps, n-step
+# Q looks 5 ahead.
 _ATARI_Q = {**_ATARI, ("algo", "target_update"): 40_000, ("algo", "epsilon_frames"): 4_000_000,
             ("algo", "async_update"): 5, ("algo", "t_max"): 5}
 

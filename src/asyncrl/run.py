@@ -140,6 +140,9 @@ class RunDirectory:
         for name, value in scalars.items():
             self._tb.add_scalar(name, value, frames)
 
+    def log_text(self, tag: str, text: str, frames: int) -> None:
+        self._tb.add_text(tag, text, frames)
+
     def recent_returns(self, n: int = 100) -> deque[float]:
         """The last ``n`` episode returns already in metrics.csv (for a resumed run's running mean)."""
         out: deque[float] = deque(maxlen=n)

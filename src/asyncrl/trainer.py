@@ -11,11 +11,12 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime
 from pathlib import Path
 from typing import Self
 
+from asyncrl.algos.q import FINAL_EPSILON_PROBS, FINAL_EPSILONS
 from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
 from asyncrl.envs import ActionSpec, build_env, describe_spaces
 from asyncrl.errors import TrainingError
@@ -170,6 +171,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     fps = 0.0
     started_workers: set[int] = set()
     all_started: tuple[float, int] | None = None  # (time, frames) once every learner runs
+    final_epsilons: dict[int, list[float]] = {}  # the Q methods' draws: learner -> one per environment
     nonfinite = 0
     restarts: list[str] = []
     status = "completed"
@@ -183,8 +185,14 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
         for kind, worker, payload in events:
             if kind == "started":
                 started_workers.add(worker)
+                if "final_epsilons" in payload:  # a restarted learner draws anew: keep its latest
+                    final_epsilons[worker] = payload["final_epsilons"]
                 if len(started_workers) == config.run.workers:
                     all_started = (time.monotonic(), backend.frames())
+                    if final_epsilons:  # once all have drawn (again after a restart)
+                        line = _exploration_line(final_epsilons)
+                        reporter.message(line)
+                        run.log_text("exploration", line, backend.frames())
             elif kind == "episode":
                 episodes += 1
                 returns.append(payload["return"])
@@ -279,6 +287,8 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             "backend": config.run.backend,
             **backend.stats(),
         }
+        if final_epsilons:
+            summary["final_epsilons"] = [final_epsilons.get(w) for w in range(config.run.workers)]
         if failure:
             summary["error"] = failure
         run.write_summary(summary)
@@ -291,6 +301,15 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     if status == "failed":
         raise TrainingError(failure)
     return run.path
+
+
+def _exploration_line(final_epsilons: dict[int, list[float]]) -> str:
+    """How many environments explore towards each final epsilon, beside the paper's odds."""
+    draws = Counter(e for per_learner in final_epsilons.values() for e in per_learner)
+    total = sum(draws.values())
+    counts = ", ".join(f"{e:g} x{draws[e]}" for e in sorted(draws, reverse=True))
+    paper = ", ".join(f"{e:g}: {p:g}" for e, p in zip(FINAL_EPSILONS, FINAL_EPSILON_PROBS, strict=True))
+    return f"final epsilon per environment ({total} in all): {counts} (the paper's odds {paper})"
 
 
 def _return_reached(returns: deque[float], threshold: float | None) -> bool:

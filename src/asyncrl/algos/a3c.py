@@ -50,7 +50,8 @@ class A3C(Algorithm):
         self.value_loss_coef = config.value_loss_coef
 
     @torch.no_grad()
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list:
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False,
+            envs: Sequence[int] | None = None) -> list:
         policy, _ = net(obs)
         distribution = net.distribution
         return distribution.mode(policy) if deterministic else distribution.sample(policy)
@@ -59,10 +60,10 @@ class A3C(Algorithm):
              target_net: torch.nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         # One batched forward over s_0..s_T of every segment: the local parameters are fixed
         # during a segment, so this equals the values seen while acting, and s_T's value is the
-        # bootstrap. An LSTM network starts from the state it had at s_0 (the learner restores
-        # it): backpropagation runs through the segment's steps and stops there.
+        # bootstrap. An LSTM network replays each segment from the state it had at s_0 (the
+        # learner restores it): backpropagation runs through the segment's steps and stops there.
         batch = Batch.of(segments)
-        policy, values = net(batch.obs)
+        policy, values = net(batch.obs, batch.obs_lengths)
         distribution = net.distribution
         last_values = values.detach()[batch.last_rows]
         returns = torch.cat([

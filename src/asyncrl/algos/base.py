@@ -27,15 +27,25 @@ class Algorithm(ABC):
     uses_target_network: ClassVar[bool] = False
     needs_next_action: bool = False
 
-    def setup_exploration(self, rng: np.random.Generator) -> None:
-        """Called once per learner with the learner's own random generator."""
+    def setup_exploration(self, rng: np.random.Generator, n_envs: int = 1) -> None:
+        """Called once per learner with the learner's own random generator and the number of
+        environments it steps."""
+
+    def exploration(self) -> dict[str, list[float]]:
+        """What the learner drew for exploration, to log once when it starts (the Q methods'
+        final epsilon per environment)."""
+        return {}
 
     def begin_segment(self, frames: int) -> None:
         """Called before each segment with the global frame count."""
 
     @abstractmethod
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list:
-        """One action per observation of the batch (no gradient): an index, or a real vector."""
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False,
+            envs: Sequence[int] | None = None) -> list:
+        """One action per observation of the batch (no gradient): an index, or a real vector.
+
+        ``envs``: which of the learner's environments the rows come from (None: row k is
+        environment k), for what an algorithm keeps per environment (the Q methods' epsilon)."""
 
     @abstractmethod
     def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment],

@@ -25,7 +25,8 @@ from asyncrl.algos.base import Algorithm
 from asyncrl.algos.segment import Batch, Segment, discounted_returns
 from asyncrl.config import AlgoConfig
 
-# The paper's exploration: each learner's final epsilon is drawn once from this distribution.
+# The paper's exploration: each actor's final epsilon is drawn once from this distribution. An
+# actor is one environment: a learner that steps K environments draws K of them.
 FINAL_EPSILONS = (0.1, 0.01, 0.5)
 FINAL_EPSILON_PROBS = (0.4, 0.3, 0.3)
 
@@ -34,7 +35,7 @@ def sample_final_epsilon(rng: np.random.Generator) -> float:
     return float(rng.choice(FINAL_EPSILONS, p=FINAL_EPSILON_PROBS))
 
 
-def epsilon_at(frames: int, final: float, anneal_frames: int) -> float:
+def epsilon_at(frames: int, final: float | np.ndarray, anneal_frames: int) -> float | np.ndarray:
     """Linear from 1 to ``final`` over the first ``anneal_frames`` global frames, then constant."""
     fraction = min(1.0, frames / anneal_frames)
     return 1.0 + fraction * (final - 1.0)
@@ -77,27 +78,47 @@ class QLearning(Algorithm):
         self.needs_next_action = self.kind == "one-step-sarsa"
         # The one-step methods accumulate async_update steps; n-step Q acts t_max steps ahead.
         self.segment_length = config.t_max if self.kind == "n-step-q" else config.async_update
-        self.epsilon = 1.0
-        self.final_epsilon = 1.0
+        self.final_epsilons = np.ones(1)  # one per environment
+        self.epsilons = np.ones(1)  # the current epsilon of each environment
         self.anneal_frames = config.epsilon_frames or 1
+        self.fixed_epsilon = False
         self.rng = np.random.default_rng()
 
-    def setup_exploration(self, rng: np.random.Generator) -> None:
-        """Draw this learner's final epsilon (once per learner, as in the paper)."""
+    def setup_exploration(self, rng: np.random.Generator, n_envs: int = 1) -> None:
+        """Draw each environment's final epsilon, once: each is one of the paper's actors."""
         self.rng = rng
-        self.final_epsilon = sample_final_epsilon(rng)
+        self.final_epsilons = np.array([sample_final_epsilon(rng) for _ in range(n_envs)])
+        self.epsilons = np.ones(n_envs)
+
+    def exploration(self) -> dict[str, list[float]]:
+        return {"final_epsilons": self.final_epsilons.tolist()}
+
+    @property
+    def epsilon(self) -> float:
+        """The mean of the environments' current epsilons (what a learner logs)."""
+        return float(self.epsilons.mean())
+
+    @epsilon.setter
+    def epsilon(self, value: float) -> None:
+        """One epsilon for every environment, from now on (evaluation's fixed epsilon)."""
+        self.final_epsilons = np.full(len(self.epsilons), float(value))
+        self.epsilons = self.final_epsilons.copy()
+        self.fixed_epsilon = True
 
     def begin_segment(self, frames: int) -> None:
-        self.epsilon = epsilon_at(frames, self.final_epsilon, self.anneal_frames)
+        if not self.fixed_epsilon:
+            self.epsilons = epsilon_at(frames, self.final_epsilons, self.anneal_frames)
 
     @torch.no_grad()
-    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False) -> list[int]:
+    def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False,
+            envs: Sequence[int] | None = None) -> list[int]:
         q = net(obs)
         actions = q.argmax(-1).tolist()
         if not deterministic:
-            for i in range(len(actions)):
-                if self.rng.random() < self.epsilon:
-                    actions[i] = int(self.rng.integers(q.shape[-1]))
+            epsilons = self.epsilons if envs is None else self.epsilons[list(envs)]
+            explore = self.rng.random(len(actions)) < np.broadcast_to(epsilons, (len(actions),))
+            for i in np.flatnonzero(explore):
+                actions[i] = int(self.rng.integers(q.shape[-1]))
         return actions
 
     def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment], target_net: torch.nn.Module

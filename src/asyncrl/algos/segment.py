@@ -69,6 +69,11 @@ class Batch:
         )
 
     @property
+    def obs_lengths(self) -> list[int]:
+        """Rows of ``obs`` per segment (T + 1 each): the sequences a recurrent network replays."""
+        return [len(s) + 1 for s in self.segments]
+
+    @property
     def steps(self) -> int:
         return len(self.step_rows)
 

@@ -63,7 +63,8 @@ class A3C(Algorithm):
         # bootstrap. An LSTM network replays each segment from the state it had at s_0 (the
         # learner restores it): backpropagation runs through the segment's steps and stops there.
         batch = Batch.of(segments)
-        policy, values = net(batch.obs, batch.obs_lengths)
+        recurrent = getattr(net, "recurrent", False)  # any module with the (policy, value) output works
+        policy, values = net(batch.obs, batch.obs_lengths) if recurrent else net(batch.obs)
         distribution = net.distribution
         last_values = values.detach()[batch.last_rows]
         returns = torch.cat([

@@ -14,7 +14,14 @@ environments, 4 frames stacked, CnnPolicy, n_steps 5, ent_coef 0.01, vf_coef 0.2
 RMSpropTFLike(eps=1e-5), lr 7e-4), for the same wall-clock, in its own process, alternating with
 asyncrl's run; it is evaluated the same way (30 episodes, no-op starts, unclipped whole games, at
 most 18,000 emulator frames, actions sampled from its policy as asyncrl's are), and the two are
-printed side by side. It needs the benchmark extra: pip install -e '.[bench]'. With ``--frames``
+printed side by side. With ``--baseline sb3-dqn`` the baseline is SB3's DQN with the RL Zoo's Atari
+settings (one environment, replay memory, lr 1e-4, batch 32, learning starts at 100k steps, target
+network every 10k steps, a gradient step every 4, epsilon 1 -> 0.1 over the first 1M steps, i.e. 4M
+frames), the method the paper's asynchronous Q-learning is measured against. One change from the Zoo:
+its 1M-transition memory of 4-frame stacks is 28 GB, more than this machine has, so the memory holds
+``--dqn-buffer`` transitions (default 500,000: 14 GB, stored once rather than twice by SB3's
+optimize_memory_usage). It is evaluated with epsilon 0.05, as asyncrl evaluates its Q methods. Both
+need the benchmark extra: pip install -e '.[bench]'. With ``--frames``
 every run also stops at that many frames, so that the two learn from equal frames: asyncrl with
 A2C's settings beside SB3 A2C tells learning per frame from a bug (third example; ``--workers 1
 --envs-per-worker 16`` is A2C's one learner for 16 environments, asyncrl's summed loss with clip 40
@@ -24,6 +31,7 @@ is SB3's mean loss with clip 0.5, and its value weight 0.25 is SB3's vf_coef).
     python bench/atari.py --env ALE/Breakout-v5 --minutes 60 --seeds 0 1 --baseline sb3-a2c
     python bench/atari.py --env ALE/Pong-v5 --frames 10000000 --minutes 120 --baseline sb3-a2c -- \
         --workers 1 --envs-per-worker 16 --value-loss-coef 0.25 --no-lr-anneal
+    python bench/atari.py --env ALE/Breakout-v5 --minutes 60 --seeds 0 1 --baseline sb3-dqn -- --algo n-step-q
     python bench/atari.py --minutes 20 --seeds 0 -- --lr 1e-3 --rms-eps 1e-5   # any train flags
 
 Time is counted as `asyncrl train` counts it (`--max-seconds`, from the start of its training
@@ -52,7 +60,8 @@ from asyncrl.config import parse_count
 WINDOW = 10  # games in the running mean that --score is judged by
 SB3_TIMESTEP_FRAMES = 4  # AtariWrapper's frame skip: one SB3 timestep is 4 emulator frames
 EVAL_FRAMES = 18_000  # the protocol's 5 minutes of play
-BASELINES = ("sb3-a2c",)
+BASELINES = {"sb3-a2c": "SB3 A2C", "sb3-dqn": "SB3 DQN"}  # --baseline: the name in tables and plots
+DQN_EVAL_EPSILON = 0.05  # as `asyncrl evaluate` plays a Q method (the DQN paper's evaluation epsilon)
 
 
 def sb3_game(env_id: str) -> str:
@@ -116,12 +125,13 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
 
 def run_sb3(args, seed: int, run_dir: Path) -> dict:
     cmd = [sys.executable, __file__, "--sb3-child", str(run_dir), "--env", args.env, "--seeds", str(seed),
-           "--minutes", f"{args.minutes:g}", "--eval-episodes", str(args.eval_episodes)]
+           "--minutes", f"{args.minutes:g}", "--eval-episodes", str(args.eval_episodes), "--baseline", args.baseline,
+           "--dqn-buffer", str(args.dqn_buffer), "--dqn-learning-starts", str(args.dqn_learning_starts)]
     if args.score is not None:
         cmd += ["--score", f"{args.score:g}"] + (["--no-stop"] if args.no_stop else [])
     if args.frames is not None:
         cmd += ["--frames", str(args.frames)]
-    print(f"$ Stable-Baselines3 A2C (RL Zoo's Atari settings) on {sb3_game(args.env)}, seed {seed}", flush=True)
+    print(f"$ {BASELINES[args.baseline]} (RL Zoo's Atari settings) on {sb3_game(args.env)}, seed {seed}", flush=True)
     started = time.monotonic()
     subprocess.run(cmd, check=True)
     result = json.loads((run_dir / "result.json").read_text())
@@ -130,23 +140,48 @@ def run_sb3(args, seed: int, run_dir: Path) -> dict:
     return result
 
 
+def sb3_model(args, game: str, seed: int):
+    """The baseline as RL Baselines3 Zoo trains Atari (hyperparams/a2c.yml, dqn.yml): (model, command,
+    timesteps to learn for). DQN's timesteps are the Zoo's 10M because its epsilon anneals over a
+    fraction of them; A2C's rate is constant, so it is given no end but the callback's."""
+    from stable_baselines3 import A2C, DQN
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    if args.baseline == "sb3-a2c":
+        env = VecFrameStack(make_atari_env(game, n_envs=16, seed=seed), n_stack=4)
+        model = A2C("CnnPolicy", env, n_steps=5, ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, seed=seed,
+                    verbose=0, policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}})
+        return model, (f"A2C('CnnPolicy', VecFrameStack(make_atari_env('{game}', n_envs=16), 4), n_steps=5, "
+                       "ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, RMSpropTFLike(eps=1e-5))"), 10**10
+    env = VecFrameStack(make_atari_env(game, n_envs=1, seed=seed), n_stack=4)
+    # optimize_memory_usage keeps each stack once (not again as the next observation); SB3 then
+    # needs the time-limit bookkeeping off, which AtariWrapper's games (no time limit) do not use.
+    settings = {"buffer_size": args.dqn_buffer, "learning_rate": 1e-4, "batch_size": 32,
+                "learning_starts": args.dqn_learning_starts, "target_update_interval": 10_000, "train_freq": 4,
+                "gradient_steps": 1, "exploration_fraction": 0.1, "exploration_final_eps": 0.1,
+                "optimize_memory_usage": True}
+    model = DQN("CnnPolicy", env, seed=seed, verbose=0, replay_buffer_kwargs={"handle_timeout_termination": False},
+                **settings)
+    described = ", ".join(f"{k}={v}" for k, v in settings.items())
+    return model, f"DQN('CnnPolicy', VecFrameStack(make_atari_env('{game}', n_envs=1), 4), {described})", 10_000_000
+
+
 def sb3_child(args) -> None:
-    """Train SB3 A2C for --minutes (or to --score), write metrics.csv like asyncrl's, evaluate, in its own process."""
+    """Train the SB3 baseline for --minutes (or to --score), write metrics.csv like asyncrl's, evaluate,
+    in its own process."""
     import ale_py
     import gymnasium as gym
     import numpy as np
-    from stable_baselines3 import A2C
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_atari_env
-    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
     from stable_baselines3.common.vec_env import VecFrameStack
 
     gym.register_envs(ale_py)
     run_dir, seed, game = Path(args.sb3_child), args.seeds[0], sb3_game(args.env)
     run_dir.mkdir(parents=True)
-    env = VecFrameStack(make_atari_env(game, n_envs=16, seed=seed), n_stack=4)
-    model = A2C("CnnPolicy", env, n_steps=5, ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, seed=seed,
-                verbose=0, policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}})
+    model, command, timesteps = sb3_model(args, game, seed)
     metrics = open(run_dir / "metrics.csv", "w", newline="")  # noqa: SIM115 (written while SB3 trains)
     writer = csv.writer(metrics)
     writer.writerow(["frames", "wall_seconds", "worker", "return", "length"])
@@ -176,13 +211,16 @@ def sb3_child(args) -> None:
             return elapsed < limit
 
     record = Record()
-    model.learn(total_timesteps=10**10, callback=record)
+    model.learn(total_timesteps=timesteps, callback=record)
     train_seconds = time.monotonic() - record.start
     metrics.close()
     model.save(run_dir / "model.zip")
 
     # The paper's protocol, as asyncrl evaluate plays it: whole games (no life-loss terminal),
     # unclipped scores, up to 30 no-ops at reset (AtariWrapper's), at most 18,000 frames each.
+    # A2C samples its policy; DQN acts greedily but at random with probability 0.05.
+    if args.baseline == "sb3-dqn":
+        model.exploration_rate = DQN_EVAL_EPSILON
     eval_env = VecFrameStack(make_atari_env(game, n_envs=1, seed=seed + 10_000, wrapper_kwargs={
         "clip_reward": False, "terminal_on_life_loss": False}), n_stack=4)
     scores = []
@@ -202,13 +240,13 @@ def sb3_child(args) -> None:
     frames = model.num_timesteps * SB3_TIMESTEP_FRAMES
     result = {
         "seed": seed,
-        "command": f"A2C('CnnPolicy', VecFrameStack(make_atari_env('{game}', n_envs=16), 4), n_steps=5, "
-                   "ent_coef=0.01, vf_coef=0.25, learning_rate=7e-4, RMSpropTFLike(eps=1e-5))",
+        "command": command,
         "run_dir": str(run_dir),
         "frames": frames,
         "train_seconds": round(train_seconds, 2),
         "frames_per_second": round(frames / train_seconds, 1),
         "episodes": len(returns),
+        "updates": model._n_updates,  # gradient steps taken: DQN takes none before its learning starts
         "final_mean_last_10": _mean(returns[-WINDOW:]),
         "final_mean_last_100": _mean(returns[-100:]),
         "evaluation": {"episodes": len(scores), "mean": float(np.mean(scores)), "std": float(np.std(scores)),
@@ -241,7 +279,7 @@ def plot(out_dir: Path, results: dict, title: str) -> Path | None:
         with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         if rows:
-            curves.append(Curve(Path(r["run_dir"]), "SB3 A2C", results["env"],
+            curves.append(Curve(Path(r["run_dir"]), BASELINES[results["baseline_name"]], results["env"],
                                 np.array([float(x["frames"]) for x in rows]),
                                 np.array([float(x["wall_seconds"]) for x in rows]),
                                 np.array([float(x["return"]) for x in rows])))
@@ -260,7 +298,8 @@ def report(results: dict) -> None:
     episodes = results["asyncrl"][0]["evaluation"]["episodes"] if results["asyncrl"] else 30
     print(head + f" last 10 games | evaluation ({episodes} episodes, no-op starts) |")
     print("|---" * (head.count("|") + 1) + "|")
-    for name, rows in (("asyncrl", results["asyncrl"]), ("SB3 A2C", results.get("baseline") or [])):
+    baseline = BASELINES.get(results["baseline_name"], "")
+    for name, rows in (("asyncrl", results["asyncrl"]), (baseline, results.get("baseline") or [])):
         for r in rows:
             reached = r.get("reached")
             cells = [name, str(r["seed"]), f"{r['frames']:,}", f"{r['frames_per_second']:,.0f}"]
@@ -269,7 +308,7 @@ def report(results: dict) -> None:
             ev = r["evaluation"]
             cells += [_fmt(r["final_mean_last_10"]), f"{_fmt(ev['mean'])} ± {_fmt(ev['std'])}"]
             print("| " + " | ".join(cells) + " |")
-    for name, rows in (("asyncrl", results["asyncrl"]), ("SB3 A2C", results.get("baseline") or [])):
+    for name, rows in (("asyncrl", results["asyncrl"]), (baseline, results.get("baseline") or [])):
         if len(rows) > 1:
             means = [r["evaluation"]["mean"] for r in rows]
             print(f"{name}: evaluation {statistics.mean(means):,.1f} ± {statistics.pstdev(means):,.1f} over "
@@ -291,8 +330,14 @@ def main() -> None:
                              "gets it as its --frames, which is also the horizon its lr anneals over; add "
                              "-- --no-lr-anneal for A2C's constant rate")
     parser.add_argument("--eval-episodes", type=int, default=30, help="evaluation episodes (default: 30)")
-    parser.add_argument("--baseline", choices=BASELINES, default=None,
-                        help="also train this baseline for the same wall-clock and evaluate it alike")
+    parser.add_argument("--baseline", choices=tuple(BASELINES), default=None,
+                        help="also train this baseline for the same wall-clock and evaluate it alike: "
+                             "SB3 A2C or SB3 DQN with the RL Zoo's Atari settings")
+    parser.add_argument("--dqn-buffer", type=parse_count, default=500_000,
+                        help="SB3 DQN's replay memory in transitions (default: 500,000, 14 GB; the Zoo's 1M "
+                             "needs 28 GB)")
+    parser.add_argument("--dqn-learning-starts", type=parse_count, default=100_000,
+                        help="SB3 DQN's steps before its first update (default: the Zoo's 100,000)")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="a new directory for the runs, atari.json and curves.png "
                              "(default: runs/bench-atari-<game>-<time>)")
@@ -306,12 +351,14 @@ def main() -> None:
         parser.exit(2, "atari.py: --minutes and --frames must be positive and --eval-episodes at least 1\n")
     if args.frames is not None and any(f == "--frames" or f.startswith("--frames=") for f in args.train_flags):
         parser.exit(2, "atari.py: give the frames once: --frames, or --frames after --, not both\n")
-    if args.baseline == "sb3-a2c":
+    if args.dqn_buffer < 1 or args.dqn_learning_starts < 0:
+        parser.exit(2, "atari.py: --dqn-buffer must be positive and --dqn-learning-starts not negative\n")
+    if args.baseline:
         sb3_game(args.env)  # a game SB3 can play, before anything trains
         try:
             import stable_baselines3  # noqa: F401
         except ImportError:
-            parser.exit(2, "atari.py: --baseline sb3-a2c needs Stable-Baselines3: pip install -e '.[bench]'\n")
+            parser.exit(2, f"atari.py: --baseline {args.baseline} needs Stable-Baselines3: pip install -e '.[bench]'\n")
     game = args.env.split("/")[-1].split("-")[0]
     out_dir = args.out_dir or Path("runs") / f"bench-atari-{game}-{datetime.now():%Y%m%d-%H%M%S}"
     if out_dir.exists():
@@ -327,7 +374,7 @@ def main() -> None:
         results["asyncrl"].append(run_asyncrl(args, seed, out_dir / f"asyncrl-seed{seed}"))
         (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
         if args.baseline:
-            results["baseline"].append(run_sb3(args, seed, out_dir / f"sb3-a2c-seed{seed}"))
+            results["baseline"].append(run_sb3(args, seed, out_dir / f"{args.baseline}-seed{seed}"))
             (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
     stops = args.score is not None and not args.no_stop
     title = f"up to {args.minutes:g} minutes per run, stopping at {args.score:g}" if stops else \

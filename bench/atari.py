@@ -58,13 +58,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import first_reaching, machine
 
+from asyncrl.agent import ATARI_EVAL_EPSILON
 from asyncrl.config import parse_count
 
 WINDOW = 10  # games in the running mean that --score is judged by
 SB3_TIMESTEP_FRAMES = 4  # AtariWrapper's frame skip: one SB3 timestep is 4 emulator frames
 EVAL_FRAMES = 18_000  # the protocol's 5 minutes of play
 BASELINES = {"sb3-a2c": "SB3 A2C", "sb3-dqn": "SB3 DQN"}  # --baseline: the name in tables and plots
-DQN_EVAL_EPSILON = 0.05  # as `asyncrl evaluate` plays a Q method (the DQN paper's evaluation epsilon)
 
 
 def sb3_game(env_id: str) -> str:
@@ -221,9 +221,9 @@ def sb3_child(args) -> None:
 
     # The paper's protocol, as asyncrl evaluate plays it: whole games (no life-loss terminal),
     # unclipped scores, up to 30 no-ops at reset (AtariWrapper's), at most 18,000 frames each.
-    # A2C samples its policy; DQN acts greedily but at random with probability 0.05.
+    # A2C samples its policy; DQN acts as `asyncrl evaluate` plays a Q method on Atari.
     if args.baseline == "sb3-dqn":
-        model.exploration_rate = DQN_EVAL_EPSILON
+        model.exploration_rate = ATARI_EVAL_EPSILON
     eval_env = VecFrameStack(make_atari_env(game, n_envs=1, seed=seed + 10_000, wrapper_kwargs={
         "clip_reward": False, "terminal_on_life_loss": False}), n_stack=4)
     scores = []

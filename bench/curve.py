@@ -4,7 +4,8 @@ Reads a run directory's metrics.csv (one row per finished episode) and averages 
 the episodes that finished in each of ``--points`` equal slices of the run's frames. With
 ``--diagnostics`` it adds the learners' training statistics from the run's TensorBoard events,
 averaged over the same slices: the policy's entropy, the value's explained variance, the
-advantages' spread, the gradient norm and the update's size relative to the parameters.
+advantages' spread, the gradient norm and the update's size relative to the parameters; for the Q
+methods, the TD loss and the mean Q(s, a) of the actions taken.
 
     asyncrl train --env HalfCheetah-v5 --workers 2 --max-seconds 900 --run-dir runs/cheetah
     python bench/curve.py runs/cheetah --points 10 --diagnostics
@@ -41,6 +42,9 @@ DIAGNOSTICS = {  # column -> TensorBoard tag
     "value loss": "losses/value_loss",
     "grad norm": "losses/grad_norm",
     "update/param": "losses/update_ratio",
+    # The Q methods': the squared TD error per step and the mean Q(s, a) of the actions taken.
+    "TD loss": "losses/td_loss",
+    "mean Q": "losses/q_values",
 }
 
 

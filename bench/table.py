@@ -1,0 +1,115 @@
+"""A results table like the paper's Table S3 from `bench/atari.py` results: method x game.
+
+Reads any number of ``atari.json`` files and groups their runs by method, game and the train
+flags given to asyncrl (the seed, run directory and time budget aside), so that the seeds of one
+setting, run by one bench command or by several, make one row: the evaluation's mean ± std over
+seeds (the std of the per-seed means; each seed's own evaluation is the protocol's episodes, no-op
+starts), the frames and frames/s of the runs, the game's random and human scores and the
+human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the game.
+
+    python bench/table.py runs/h1-pong-*/atari.json runs/h1-breakout-*/atari.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from asyncrl.scores import game_name, lookup
+
+METHODS = {"a3c": "A3C", "one-step-q": "one-step Q", "one-step-sarsa": "one-step Sarsa", "n-step-q": "n-step Q"}
+BASELINES = {"sb3-a2c": "SB3 A2C", "sb3-dqn": "SB3 DQN"}
+# Flags of the asyncrl command that differ between the seeds of one setting.
+PER_RUN_FLAGS = {"--seed", "--run-dir", "--max-seconds", "--log-interval", "--env"}
+
+
+def method_of(run_dir: Path) -> str:
+    config = json.loads((run_dir / "config.json").read_text())
+    name = METHODS.get(config["algo"]["algo"], config["algo"]["algo"])
+    if config["algo"]["algo"] == "a3c":
+        name += " LSTM" if config["net"]["core"] == "lstm" else " FF"
+    return name
+
+
+def setting_flags(command: str) -> str:
+    """The train flags of an `asyncrl train` command that name the setting, not the run."""
+    words = shlex.split(command)[2:]  # past "asyncrl train"
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in PER_RUN_FLAGS:
+            skip = True
+        else:
+            kept.append(word)
+    return " ".join(kept)
+
+
+def rows_of(paths: list[Path]) -> list[dict]:
+    groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
+    for path in paths:
+        result = json.loads(path.read_text())
+        for run in result["asyncrl"]:
+            run_dir = path.parent / Path(run["run_dir"]).name
+            key = (method_of(run_dir), result["env"], setting_flags(run["command"]) or "(defaults)")
+            groups[key].append((result, run))
+        for run in result.get("baseline") or []:
+            key = (BASELINES.get(result["baseline_name"], result["baseline_name"]), result["env"], "")
+            groups[key].append((result, run))
+    rows = []
+    for (method, env, flags), runs in groups.items():
+        means = [run["evaluation"]["mean"] for _, run in runs]
+        reference = lookup(env)
+        mean = statistics.mean(means)
+        rows.append({
+            "method": method, "game": game_name(env), "flags": flags,
+            "seeds": sorted(run["seed"] for _, run in runs),
+            "minutes": sorted({result["minutes"] for result, _ in runs}),
+            "episodes": sorted({run["evaluation"]["episodes"] for _, run in runs}),
+            "mean": mean, "std": statistics.pstdev(means) if len(means) > 1 else None,
+            "frames": statistics.mean(run["frames"] for _, run in runs),
+            "fps": statistics.mean(run["frames_per_second"] for _, run in runs),
+            "random": reference.random if reference else None,
+            "human": reference.human if reference else None,
+            "normalized": reference.normalize(mean) if reference else None,
+            "commands": sorted({result["command"] for result, _ in runs}),
+        })
+    return sorted(rows, key=lambda r: (r["game"], r["method"], r["flags"]))
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [("| game | method | asyncrl flags | seeds | minutes | evaluation, mean ± std over seeds | "
+              "frames (mean) | frames/s | random | human | human-normalised |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        episodes = "/".join(str(e) for e in r["episodes"])
+        lines.append(
+            f"| {r['game']} | {r['method']} | {r['flags'] or '–'} | {', '.join(map(str, r['seeds']))} | "
+            f"{'/'.join(f'{m:g}' for m in r['minutes'])} | {_num(r['mean'])}{'' if r['std'] is None else ' ± ' + _num(r['std'])} "
+            f"({episodes} episodes each) | {r['frames']:,.0f} | {r['fps']:,.0f} | {_num(r['random'])} | "
+            f"{_num(r['human'])} | {_num(r['normalized'])} % |")
+    commands = sorted({c for r in rows for c in r["commands"]})
+    lines += ["", "Commands:", *(f"- `{c}`" for c in commands)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, nargs="+", help="atari.json files written by bench/atari.py")
+    args = parser.parse_args()
+    missing = [str(p) for p in args.results if not p.is_file()]
+    if missing:
+        parser.exit(2, f"table.py: no such results file: {', '.join(missing)}\n")
+    print(markdown(rows_of(args.results)))
+
+
+if __name__ == "__main__":
+    main()

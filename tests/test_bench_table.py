@@ -1,0 +1,56 @@
+"""bench/table.py: the method x game table of docs/BENCHMARKS.md from bench/atari.py's JSON."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+TABLE = Path(__file__).parent.parent / "bench" / "table.py"
+
+
+def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str = "n-step-q",
+                  baseline: float | None = None) -> Path:
+    """What bench/atari.py leaves in --out-dir for one seed: atari.json and the run's config.json."""
+    run_dir = out / f"asyncrl-seed{seed}"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"algo": {"algo": algo}, "net": {"core": "ff"}}))
+    command = f"python bench/atari.py --env ALE/Breakout-v5 --seeds {seed} --out-dir {out}"
+    run = {"seed": seed, "run_dir": str(run_dir), "frames": 1000 * (seed + 1), "frames_per_second": 100.0,
+           "command": f"asyncrl train --env ALE/Breakout-v5 --seed {seed} --max-seconds 3600 "
+                      f"--run-dir {run_dir} --log-interval 60 {flags}",
+           "evaluation": {"episodes": 30, "mean": evaluation}}
+    baselines = None if baseline is None else [
+        {"seed": seed, "frames": 500, "frames_per_second": 10.0, "evaluation": {"episodes": 30, "mean": baseline}}]
+    (out / "atari.json").write_text(json.dumps({
+        "env": "ALE/Breakout-v5", "minutes": 60.0, "command": command, "asyncrl": [run],
+        "baseline_name": None if baseline is None else "sb3-dqn", "baseline": baselines}))
+    return out / "atari.json"
+
+
+def test_seeds_of_one_setting_make_one_row_with_their_mean_and_spread(tmp_path):
+    files = [
+        _bench_result(tmp_path / "a", 0, 40.0, "--algo n-step-q", baseline=2.0),
+        _bench_result(tmp_path / "b", 1, 60.0, "--algo n-step-q"),
+        _bench_result(tmp_path / "c", 0, 10.0, "--algo one-step-q", algo="one-step-q"),
+    ]
+    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    assert len(rows) == 3, result.stdout
+    n_step = next(r for r in rows if "| n-step Q |" in r)
+    # Seeds 0 and 1 from two bench commands are one setting: mean 50, population std 10.
+    assert "| 0, 1 |" in n_step and "50.0 ± 10.0" in n_step and "| 1,500 |" in n_step
+    # Breakout's random 1.7 and human 31.8: (50 - 1.7) / (31.8 - 1.7) = 160.5 %.
+    assert "| 1.7 | 31.8 | 160.5 % |" in n_step
+    one_step = next(r for r in rows if "| one-step Q |" in r)
+    assert "| 0 |" in one_step and "| 10.0 (30 episodes each) |" in one_step  # one seed: no spread
+    assert any("| SB3 DQN |" in r and "| 2.0 (30 episodes each) |" in r for r in rows)
+    assert result.stdout.count("- `python bench/atari.py") == 3  # every command that made the table
+
+
+def test_a_missing_results_file_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, str(TABLE), str(tmp_path / "nope.json")], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 2 and "no such results file" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,9 +1,11 @@
 """Look inside an Atari A3C network: does its torso see the game, and do its advantages carry a signal?
 
 (1) Units: play ``--steps`` agent steps with the network's own policy and report, per layer of the
-    conv torso, the share of units (channels) that never fire and the share of activations that
-    are positive; then the spread of the value over those states and the policy's entropy. A
-    torso whose units have died gives the same value to every state (std ~0): nothing can learn.
+    conv torso (and the LSTM's output, for A3C LSTM), the share of units (channels) that never
+    fire, the share of activations that are positive, the mean activation and its spread across
+    states (the std over states, averaged over units); then the spread of the value over those
+    states and the policy's entropy. A torso whose units have died, or whose features have grown
+    into one constant, gives the same value to every state (std ~0): nothing can learn.
 (2) With ``--signal``: play ``--envs`` environments for ``--signal-steps`` steps, compute
     advantages with n-step returns bootstrapped from the value (n = ``--returns``), and compare
     the policy head's gradient on two disjoint halves of the environments (cosine: near 0 is noise,
@@ -12,6 +14,7 @@
 
     python bench/probe.py runs/pong                  # the run's latest checkpoint
     python bench/probe.py runs/pong/checkpoint.pt --signal --signal-steps 1200
+    python bench/probe.py runs/pong-lstm --steps 1200   # A3C LSTM: the unit probe only
 """
 
 from __future__ import annotations
@@ -35,20 +38,23 @@ def load(path: Path) -> Agent:
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)
     agent = Agent(TrainConfig.from_dict(state["config"]), state)
-    if not is_atari(agent.config.env.env_id) or agent.algo.head != "actor_critic" or agent.net.recurrent:
-        raise SystemExit("probe.py: this probe reads A3C feed-forward networks on Atari")
+    if not is_atari(agent.config.env.env_id) or agent.algo.head != "actor_critic":
+        raise SystemExit("probe.py: this probe reads A3C networks on Atari")
     return agent
 
 
 def units(agent: Agent, steps: int, seed: int) -> None:
     net, env = agent.net, agent.make_env()
     obs, _ = env.reset(seed=seed)
-    frames = []
+    agent.reset()
+    frames, episodes = [], [0]  # episodes: where each episode's frames start
     for _ in range(steps):
         frames.append(obs)
         obs, _, term, trunc, _ = env.step(agent.act(obs))
         if term or trunc:
             obs, _ = env.reset()
+            agent.reset()
+            episodes.append(len(frames))
     env.close()
     x = torch.as_tensor(np.array(frames))
     torso = net.torso
@@ -56,12 +62,23 @@ def units(agent: Agent, steps: int, seed: int) -> None:
         h1 = F.relu(torso.conv1(x.float() / 255.0))
         h2 = F.relu(torso.conv2(h1))
         h3 = F.relu(torso.fc(h2.flatten(1)))
-        logits, values = net(x)
+        layers = [("conv1", h1), ("conv2", h2), ("fc", h3)]
+        if net.recurrent:  # each episode replayed from zeros, as the learners act
+            lengths = [b - a for a, b in zip(episodes, [*episodes[1:], len(frames)], strict=True) if b > a]
+            zeros = net.zero_state(len(lengths))
+            layers.append(("lstm", net.core(h3, zeros[0], lengths)[0]))
+            net.state = zeros
+        logits, values = net(x, lengths) if net.recurrent else net(x)
     print(f"{agent.config.env.env_id}, checkpoint at {agent.checkpoint_frames:,} frames, {steps} steps of its play")
-    for name, h in (("conv1", h1), ("conv2", h2), ("fc", h3)):
+    for name, h in layers:
+        spread = f"mean {h.mean().item():.4f}, spread across states {h.std(0).mean().item():.4f}"  # per unit
+        if name == "lstm":  # h = o * tanh(c): no ReLU, nothing that "fires"
+            print(f"  {name:5s}: {spread}")
+            continue
         per_unit = h.transpose(0, 1).flatten(1) if h.dim() == 4 else h.T
         dead = (per_unit.max(1).values <= 0).float().mean().item()
-        print(f"  {name:5s}: {dead:6.1%} of units never fire; {(h > 0).float().mean().item():.3f} of activations positive")
+        print(f"  {name:5s}: {dead:6.1%} of units never fire; {(h > 0).float().mean().item():.3f} of activations "
+              f"positive; {spread}")
     p = torch.softmax(logits, -1)
     print(f"  value: mean {values.mean():.3f}, std over states {values.std():.3f} "
           f"(min {values.min():.3f}, max {values.max():.3f})")
@@ -145,6 +162,8 @@ def main() -> None:
     if not args.checkpoint.exists():
         parser.exit(2, f"probe.py: {args.checkpoint} does not exist\n")
     agent = load(args.checkpoint)
+    if args.signal and agent.net.recurrent:
+        parser.exit(2, "probe.py: --signal reads feed-forward networks only\n")
     units(agent, args.steps, args.seed)
     if args.signal:
         signal(agent, args.envs, args.signal_steps, args.returns, args.seed)

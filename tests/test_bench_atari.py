@@ -127,3 +127,20 @@ def test_the_baseline_plays_the_same_game_without_sticky_actions(env, game):
     sys.path.insert(0, str(BENCH.parent))
     spec.loader.exec_module(module)
     assert module.sb3_game(env) == game
+
+
+def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(tmp_path, cli):
+    run_dir = tmp_path / "lstm"
+    trained = cli("train", "--env", "ALE/Pong-v5", "--net", "lstm", "--workers", "1", "--envs-per-worker", "2",
+                  "--frames", "4000", "--run-dir", str(run_dir))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "60"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    for layer in ("conv1:", "conv2:", "fc   :", "lstm :"):
+        line = next(line for line in probe.stdout.splitlines() if line.strip().startswith(layer.strip()))
+        assert "spread across states" in line, probe.stdout
+    assert "value: mean" in probe.stdout and "policy: entropy" in probe.stdout
+    signal = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "10",
+                             "--signal"], capture_output=True, text=True, timeout=300, check=False)
+    assert signal.returncode == 2 and "--signal reads feed-forward networks only" in signal.stderr

@@ -1,9 +1,11 @@
-"""The defaults a user gets: A3C FF on Atari laid out for the machine, the paper's presets unchanged."""
+"""The defaults a user gets: A3C and n-step Q on Atari laid out for the machine, the paper's presets unchanged."""
+
+import dataclasses
 
 import pytest
 
 from asyncrl import EnvConfig, NetConfig, RunConfig, TrainConfig
-from asyncrl.config import AlgoConfig, resolve
+from asyncrl.config import AlgoConfig, OptimConfig, resolve
 from asyncrl.presets import preset_config
 
 
@@ -11,12 +13,18 @@ def _resolved(env="ALE/Pong-v5", **groups) -> TrainConfig:
     return resolve(TrainConfig(env=EnvConfig(env_id=env), **groups))
 
 
+# The methods with asyncrl's own Atari defaults (issues 15, 16).
+OURS = {"A3C FF": {}, "A3C LSTM": {"net": NetConfig(core="lstm")},
+        "n-step Q": {"algo": AlgoConfig(algo="n-step-q")}}
+
+
+@pytest.mark.parametrize("method", OURS)
 @pytest.mark.parametrize("cores, workers, envs", [(1, 1, 16), (2, 2, 8), (3, 3, 6), (4, 4, 4), (16, 16, 1),
                                                    (64, 16, 1)])
-def test_a3c_on_atari_runs_a_learner_per_core_with_at_least_16_environments_in_all(monkeypatch, cores, workers,
-                                                                                     envs):
+def test_a3c_and_n_step_q_on_atari_run_a_learner_per_core_with_at_least_16_environments_in_all(
+        monkeypatch, method, cores, workers, envs):
     monkeypatch.setattr("os.cpu_count", lambda: cores)
-    run = _resolved().run
+    run = _resolved(**OURS[method]).run
     assert (run.workers, run.envs_per_worker) == (workers, envs)
     assert run.workers * run.envs_per_worker >= 16
 
@@ -29,33 +37,43 @@ def test_a_layout_given_in_part_is_completed_around_it(monkeypatch):
     assert (run.workers, run.envs_per_worker) == (2, 32)
 
 
-def test_the_papers_presets_and_the_methods_without_batched_state_keep_16_learners_of_one_environment(
-        monkeypatch):
+def test_the_papers_presets_and_the_one_step_methods_keep_16_learners_of_one_environment(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q"):
+    for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q", "atari-one-step-q"):
         run = resolve(preset_config(name, "ALE/Pong-v5")).run
         assert (run.workers, run.envs_per_worker) == (16, 1), name
-    lstm = _resolved(net=NetConfig(core="lstm")).run
-    assert (lstm.workers, lstm.envs_per_worker) == (16, 1)
-    q = _resolved(algo=AlgoConfig(algo="one-step-q")).run
-    assert (q.workers, q.envs_per_worker) == (16, 1)
+    for algo in ("one-step-q", "one-step-sarsa"):
+        run = _resolved(algo=AlgoConfig(algo=algo)).run
+        assert (run.workers, run.envs_per_worker) == (16, 1), algo
 
 
-def test_a3c_on_atari_takes_normalised_rmsprop_steps_that_start_small_and_the_rest_keep_the_papers():
-    ours = _resolved().optim
-    assert (ours.rms_eps, ours.rms_init, ours.lr, ours.rms_alpha, ours.max_grad_norm) == (1e-5, 1.0, 7e-4, 0.99, 40.0)
-    assert _resolved().net.init == "orthogonal"
-    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")), _resolved(net=NetConfig(core="lstm")),
-                   _resolved(algo=AlgoConfig(algo="n-step-q")), _resolved("CartPole-v1")):
-        assert (config.optim.rms_eps, config.optim.rms_init) == (0.1, 0.0)
+@pytest.mark.parametrize("method, lr", [("A3C FF", 7e-4), ("A3C LSTM", 1e-4), ("n-step Q", 7e-4)])
+def test_our_methods_on_atari_take_normalised_rmsprop_steps_that_start_small_and_the_rest_keep_the_papers(
+        method, lr):
+    config = _resolved(**OURS[method])
+    ours = config.optim
+    assert (ours.rms_eps, ours.rms_init, ours.lr, ours.rms_alpha, ours.max_grad_norm) == (1e-5, 1.0, lr, 0.99, 40.0)
+    assert config.net.init == "orthogonal"
+    assert _resolved(optim=dataclasses.replace(OptimConfig(), lr=3e-4), **OURS[method]).optim.lr == 3e-4
+
+
+def test_the_papers_presets_and_the_other_methods_keep_the_papers_rmsprop_and_lr():
+    for config in (*(resolve(preset_config(name, "ALE/Pong-v5"))
+                     for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q")),
+                   _resolved(algo=AlgoConfig(algo="one-step-q")), _resolved(algo=AlgoConfig(algo="one-step-sarsa"))):
+        assert (config.optim.rms_eps, config.optim.rms_init, config.optim.lr) == (0.1, 0.0, 7e-4)
+    cartpole = _resolved("CartPole-v1").optim
+    assert (cartpole.rms_eps, cartpole.rms_init) == (0.1, 0.0)
     assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
 
 
 def test_a3c_on_atari_anneals_over_a2cs_40m_frames_and_the_papers_presets_over_80m():
-    assert _resolved().run.frames == 40_000_000
+    for method in ("A3C FF", "A3C LSTM"):
+        assert _resolved(**OURS[method]).run.frames == 40_000_000
     assert _resolved(run=RunConfig(frames=1000)).run.frames == 1000
-    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")), _resolved(net=NetConfig(core="lstm")),
-                   _resolved(algo=AlgoConfig(algo="one-step-q"))):
+    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")),
+                   resolve(preset_config("atari-a3c-lstm", "ALE/Pong-v5")),
+                   _resolved(algo=AlgoConfig(algo="n-step-q")), _resolved(algo=AlgoConfig(algo="one-step-q"))):
         assert config.run.frames == 80_000_000
 
 
@@ -79,6 +97,12 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert any(line.strip().startswith("--init orthogonal (paper uniform): orthogonal init") for line in notes)
     assert any("--envs-per-worker" in line and "(paper 1)" in line for line in notes)
     assert any(line.strip().startswith("--rms-eps 1e-05 (paper 0.1): normalised") for line in notes)
+
+    lstm = cli("train", "--env", "ALE/Pong-v5", "--net", "lstm", "--print-config").stderr.splitlines()
+    assert lstm[0] == "differs from the paper's settings (--preset atari-a3c-lstm):"
+    assert any(line.strip().startswith("--lr 0.0001 (paper 0.0007): at 7e-4") for line in lstm)
+    n_step = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--print-config").stderr
+    assert "--rms-eps 1e-05 (paper 0.1): A3C FF's normalised RMSProp steps" in n_step
 
     given = cli("train", "--env", "ALE/Pong-v5", "--lr", "1e-3", "--print-config")
     assert "--lr 0.001 (paper 0.0007): as given" in given.stderr

@@ -24,9 +24,10 @@ BACKENDS = ("local", "ray")
 
 # Atari defaults that differ from the small-task ones (see resolve()).
 ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
-# A3C FF on Atari is laid out for the machine: one learner per core (a learner per core is fastest,
-# docs/BENCHMARKS.md), at most the paper's 16, each stepping enough environments that at least
-# ATARI_ACTORS act in all (each environment's segment is one of the paper's actors).
+# The methods with their own Atari defaults (ATARI_OURS) are laid out for the machine: one learner
+# per core (a learner per core is fastest, docs/BENCHMARKS.md), at most the paper's 16, each stepping
+# enough environments that at least ATARI_ACTORS act in all (each environment is one of the
+# paper's actors).
 ATARI_MAX_LEARNERS = 16
 ATARI_ACTORS = 16
 ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
@@ -40,14 +41,40 @@ ATARI_TARGET_UPDATE = 40_000  # the paper's I_target
 # few hundred thousand steps (docs/algorithms/q.md has the CartPole runs).
 CLASSIC_TARGET_UPDATE = 2_000
 ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
-# A3C FF on Atari: normalised RMSProp steps (A2C's epsilon), started small as TensorFlow's RMSProp
-# does; chosen by the 15-minute Pong runs in docs/BENCHMARKS.md (issue 15), not the paper's.
+# Normalised RMSProp steps (A2C's epsilon), started small as TensorFlow's RMSProp does; chosen for
+# A3C FF by the 15-minute Pong runs in docs/BENCHMARKS.md (issue 15), not the paper's.
 ATARI_A3C_RMS_EPS = 1e-5
 ATARI_A3C_RMS_INIT = 1.0
-# A3C FF on Atari anneals lr over A2C's 40M frames (OpenAI baselines, 10M agent steps): an hour here
+# A3C on Atari anneals lr over A2C's 40M frames (OpenAI baselines, 10M agent steps): an hour here
 # holds 14-28M frames, so the rate is still 30-65 % of its start when the hour ends, where the
 # paper's 80M would leave it almost untouched (issue 15; docs/BENCHMARKS.md).
 ATARI_A3C_FRAMES = 40_000_000
+# A3C LSTM with normalised steps: at 7e-4 the torso's features grow into one large constant that
+# saturates the LSTM (its output the same for every state, explained variance 0 for 13 minutes of
+# Pong); at 1e-4 the value explains 71 % of the returns' variance within 4 minutes (issue 16).
+ATARI_LSTM_LR = 1e-4
+
+
+@dataclass(frozen=True)
+class AtariDefaults:
+    """A method's own defaults on Atari, found on this machine where the paper's did not learn
+    within an hour; every other setting is the paper's."""
+
+    label: str
+    lr: float = ATARI_LR
+    frames: int = ATARI_FRAMES
+
+
+# (algo, core) -> asyncrl's Atari defaults for it, each with the runs that chose it in
+# docs/BENCHMARKS.md: a learner per core stepping ATARI_ACTORS environments in all, normalised
+# RMSProp steps that start small, and the lr and its horizon here. A method not listed keeps the
+# paper's layout and RMSProp (16 learners of one environment, epsilon 0.1).
+ATARI_OURS = {
+    ("a3c", "ff"): AtariDefaults("A3C FF", frames=ATARI_A3C_FRAMES),
+    ("a3c", "lstm"): AtariDefaults("A3C LSTM", lr=ATARI_LSTM_LR, frames=ATARI_A3C_FRAMES),
+    ("n-step-q", "ff"): AtariDefaults("n-step Q"),
+}
+_OURS = ", ".join(d.label for d in ATARI_OURS.values())  # for the flags' help
 PAPER_RMS_EPS = 0.1  # the authors' setting, reported to reimplementers (PFRL's too)
 CLASSIC_LR = 3e-3  # A3C, tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
 CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md)
@@ -240,7 +267,7 @@ class OptimConfig:
     lr: float | None = field(
         default=None,
         metadata=_help(
-            f"initial learning rate (default: {ATARI_LR:g} on Atari; otherwise {CLASSIC_LR:g} for A3C, "
+            f"initial learning rate (default: {ATARI_LR:g} on Atari, {ATARI_LSTM_LR:g} for A3C LSTM there; otherwise {CLASSIC_LR:g} for A3C, "
             f"{CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
         ),
     )
@@ -251,7 +278,7 @@ class OptimConfig:
     rms_eps: float | None = field(
         default=None,
         metadata=_help(
-            f"RMSProp epsilon, inside the square root (default: {ATARI_A3C_RMS_EPS:g} for A3C FF on "
+            f"RMSProp epsilon, inside the square root (default: {ATARI_A3C_RMS_EPS:g} for {_OURS} on "
             "Atari, where the paper's 0.1 makes every update plain SGD and Pong's policy did not move "
             "in 15-minute runs (docs/BENCHMARKS.md); 0.1 otherwise, the authors')"
         ),
@@ -262,7 +289,7 @@ class OptimConfig:
             "initial value of the shared squared-gradient average g (0: PyTorch's RMSProp, the "
             "paper's era; 1: TensorFlow's, as A2C in OpenAI Baselines). With a small --rms-eps, g = 0 "
             "makes the first updates 10x the learning rate per parameter, which can kill the "
-            "torso's units (docs/algorithms/a3c.md) (default: 1 for A3C FF on Atari, 0 otherwise)"
+            f"torso's units (docs/algorithms/a3c.md) (default: 1 for {_OURS} on Atari, 0 otherwise)"
         ),
     )
     max_grad_norm: float | None = field(
@@ -282,7 +309,7 @@ class RunConfig:
     workers: int | None = field(
         default=None,
         metadata=_help(
-            f"actor-learner processes (default: the CPU count, at most {ATARI_MAX_LEARNERS}, for A3C FF "
+            f"actor-learner processes (default: the CPU count, at most {ATARI_MAX_LEARNERS}, for {_OURS} "
             f"on Atari; {ATARI_WORKERS} for the other methods on Atari, as in the paper; else the CPU count)"
         ),
     )
@@ -291,7 +318,7 @@ class RunConfig:
         metadata=_help(
             "environments each learner steps at once, its action choices batched into one forward "
             "pass; one update accumulates all their segments (with --net lstm each keeps its own "
-            f"recurrent state; default: A3C FF on Atari enough that at least {ATARI_ACTORS} act in "
+            f"recurrent state; default: {_OURS} on Atari enough that at least {ATARI_ACTORS} act in "
             "all, otherwise 1, the paper's learner)"
         ),
     )
@@ -303,7 +330,7 @@ class RunConfig:
         default=None,
         metadata=_help(
             "training budget in environment frames; Atari counts emulator frames "
-            f"(default: {ATARI_A3C_FRAMES:,} for A3C FF on Atari, {ATARI_FRAMES:,} for the other "
+            f"(default: {ATARI_A3C_FRAMES:,} for A3C on Atari, {ATARI_FRAMES:,} for the other "
             f"methods on Atari, {CLASSIC_FRAMES:,} otherwise)"
         ),
     )
@@ -420,9 +447,10 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     )
     atari = is_atari(config.env.env_id)
     cores = os.cpu_count() or 1
-    if atari and config.algo.algo == "a3c" and config.net.core == "ff":
-        # Laid out for the machine and stepped as the Pong runs chose (issue 15): a learner per
-        # core, batched environments, normalised RMSProp steps that start small.
+    ours = ATARI_OURS.get((config.algo.algo, config.net.core)) if atari else None
+    if ours is not None:
+        # Laid out for the machine and stepped as the Pong runs chose (issues 15, 16): a learner
+        # per core, batched environments, normalised RMSProp steps that start small.
         if config.run.workers is None:
             config.run.workers = min(cores, ATARI_MAX_LEARNERS)
         if config.run.envs_per_worker is None:
@@ -432,7 +460,9 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
         if config.optim.rms_init is None:
             config.optim.rms_init = ATARI_A3C_RMS_INIT
         if config.run.frames is None:
-            config.run.frames = ATARI_A3C_FRAMES
+            config.run.frames = ours.frames
+        if config.optim.lr is None:
+            config.optim.lr = ours.lr
     if config.optim.rms_eps is None:
         config.optim.rms_eps = PAPER_RMS_EPS
     if config.optim.rms_init is None:

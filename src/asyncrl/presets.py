@@ -111,9 +111,10 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-# Why asyncrl's own Atari defaults differ from the paper's presets (issue 15); shown by
-# `asyncrl train --print-config`, with the runs that chose them in docs/algorithms/a3c.md.
-WHY_NOT_THE_PAPERS = {
+# Why asyncrl's own Atari defaults differ from the paper's presets (issues 15, 16); shown by
+# `asyncrl train --print-config`, with the runs that chose them in docs/algorithms/a3c.md and
+# docs/BENCHMARKS.md. A (preset, group, field) key says it for one method only.
+WHY_NOT_THE_PAPERS: dict[tuple, str] = {
     ("run", "workers"): "one learner per core: more learners than cores only contend (docs/BENCHMARKS.md)",
     ("run", "envs_per_worker"): "each learner steps several environments so that at least 16 act in all, "
                                 "the paper's 16 actors, batched for speed",
@@ -125,6 +126,11 @@ WHY_NOT_THE_PAPERS = {
                            "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
     ("run", "frames"): "lr anneals over A2C's 40M frames: an hour here holds 14-28M, and over 80M the rate would "
                        "barely fall within it",
+    ("atari-a3c-lstm", "optim", "lr"): "at 7e-4 the normalised steps grow the torso's features into one large "
+                                       "constant that saturates the LSTM: its value explained nothing in 13 minutes "
+                                       "of Pong; at 1e-4, 71 % of the returns' variance within 4 (docs/BENCHMARKS.md)",
+    ("atari-n-step-q", "optim", "rms_eps"): "A3C FF's normalised RMSProp steps: with them and its layout n-step Q "
+                                            "learnt Breakout to 47.8 in 15 minutes (docs/BENCHMARKS.md)",
 }
 
 
@@ -154,7 +160,9 @@ def paper_differences(config: TrainConfig) -> list[str]:
         if value == paper:
             continue
         default = getattr(getattr(ours, group), field_name)
-        why = WHY_NOT_THE_PAPERS.get((group, field_name), "") if value == default else "as given"
+        why = "as given"
+        if value == default:
+            why = WHY_NOT_THE_PAPERS.get((name, group, field_name), WHY_NOT_THE_PAPERS.get((group, field_name), ""))
         lines.append(f"{flag_for(group, field_name)} {value} (paper {paper}){': ' + why if why else ''}")
     return lines
 

@@ -49,9 +49,10 @@ ATARI_A3C_RMS_INIT = 1.0
 # holds 14-28M frames, so the rate is still 30-65 % of its start when the hour ends, where the
 # paper's 80M would leave it almost untouched (issue 15; docs/BENCHMARKS.md).
 ATARI_A3C_FRAMES = 40_000_000
-# A3C LSTM with normalised steps: at 7e-4 the torso's features grow into one large constant that
-# saturates the LSTM (its output the same for every state, explained variance 0 for 13 minutes of
-# Pong); at 1e-4 the value explains 71 % of the returns' variance within 4 minutes (issue 16).
+# A3C LSTM with normalised steps: at 7e-4 they kill most of the torso's units and leave the rest
+# one large constant, so the LSTM's output is the same for every state (explained variance 0 for
+# 15 minutes of Pong); at 1e-4 the value explains 71 % of the returns' variance within 4 minutes
+# (issue 16, docs/BENCHMARKS.md).
 ATARI_LSTM_LR = 1e-4
 
 
@@ -267,8 +268,9 @@ class OptimConfig:
     lr: float | None = field(
         default=None,
         metadata=_help(
-            f"initial learning rate (default: {ATARI_LR:g} on Atari, {ATARI_LSTM_LR:g} for A3C LSTM there; otherwise {CLASSIC_LR:g} for A3C, "
-            f"{CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
+            f"initial learning rate (default: {ATARI_LR:g} on Atari, {ATARI_LSTM_LR:g} for A3C LSTM "
+            f"there; otherwise {CLASSIC_LR:g} for A3C, {CONTINUOUS_LR:g} for A3C with continuous "
+            f"actions, {CLASSIC_Q_LR:g} for the Q methods)"
         ),
     )
     lr_anneal: bool = field(

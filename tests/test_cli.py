@@ -128,12 +128,13 @@ def test_evaluate_without_a_run_directory_is_a_clear_error(cli, tmp_path):
 def test_help_shows_every_hyperparameter_with_its_default(cli):
     result = cli("train", "--help")
     assert result.returncode == 0
-    for flag, default in [("--lr", "0.0007 on Atari"), ("--gamma", "0.99"), ("--t-max", "5"),
-                          ("--entropy-beta", "0.01"), ("--rms-eps", "1e-05 for A3C FF on Atari"),
-                          ("--rms-alpha", "0.99"), ("--rms-init", "1 for A3C FF on Atari"),
+    ours = "A3C FF, A3C LSTM, n-step Q on Atari"  # the methods with asyncrl's own Atari defaults
+    for flag, default in [("--lr", "0.0007 on Atari, 0.0001 for A3C LSTM"), ("--gamma", "0.99"), ("--t-max", "5"),
+                          ("--entropy-beta", "0.01"), ("--rms-eps", f"1e-05 for {ours}"),
+                          ("--rms-alpha", "0.99"), ("--rms-init", f"1 for {ours}"),
                           ("--init", "orthogonal on Atari"), ("--max-grad-norm", "40 on Atari"),
-                          ("--workers", "the CPU count, at most 16, for A3C FF on Atari"),
-                          ("--envs-per-worker", "A3C FF")]:
+                          ("--workers", f"the CPU count, at most 16, for {ours}"),
+                          ("--envs-per-worker", ours)]:
         assert flag in result.stdout
         assert f"default: {default}" in result.stdout, flag
 

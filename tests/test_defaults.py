@@ -1,7 +1,5 @@
 """The defaults a user gets: A3C and n-step Q on Atari laid out for the machine, the paper's presets unchanged."""
 
-import dataclasses
-
 import pytest
 
 from asyncrl import EnvConfig, NetConfig, RunConfig, TrainConfig
@@ -54,7 +52,7 @@ def test_our_methods_on_atari_take_normalised_rmsprop_steps_that_start_small_and
     ours = config.optim
     assert (ours.rms_eps, ours.rms_init, ours.lr, ours.rms_alpha, ours.max_grad_norm) == (1e-5, 1.0, lr, 0.99, 40.0)
     assert config.net.init == "orthogonal"
-    assert _resolved(optim=dataclasses.replace(OptimConfig(), lr=3e-4), **OURS[method]).optim.lr == 3e-4
+    assert _resolved(optim=OptimConfig(lr=3e-4), **OURS[method]).optim.lr == 3e-4
 
 
 def test_the_papers_presets_and_the_other_methods_keep_the_papers_rmsprop_and_lr():

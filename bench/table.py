@@ -16,22 +16,26 @@ import argparse
 import json
 import shlex
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from atari import BASELINES
+
+from asyncrl.run import read_config
 from asyncrl.scores import game_name, lookup
 
 METHODS = {"a3c": "A3C", "one-step-q": "one-step Q", "one-step-sarsa": "one-step Sarsa", "n-step-q": "n-step Q"}
-BASELINES = {"sb3-a2c": "SB3 A2C", "sb3-dqn": "SB3 DQN"}
 # Flags of the asyncrl command that differ between the seeds of one setting.
 PER_RUN_FLAGS = {"--seed", "--run-dir", "--max-seconds", "--log-interval", "--env"}
 
 
 def method_of(run_dir: Path) -> str:
-    config = json.loads((run_dir / "config.json").read_text())
-    name = METHODS.get(config["algo"]["algo"], config["algo"]["algo"])
-    if config["algo"]["algo"] == "a3c":
-        name += " LSTM" if config["net"]["core"] == "lstm" else " FF"
+    config = read_config(run_dir)
+    name = METHODS.get(config.algo.algo, config.algo.algo)
+    if config.algo.algo == "a3c":
+        name += " LSTM" if config.net.core == "lstm" else " FF"
     return name
 
 

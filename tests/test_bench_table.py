@@ -13,7 +13,7 @@ def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str
     """What bench/atari.py leaves in --out-dir for one seed: atari.json and the run's config.json."""
     run_dir = out / f"asyncrl-seed{seed}"
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"algo": {"algo": algo}, "net": {"core": "ff"}}))
+    (run_dir / "config.json").write_text(json.dumps({"tool": "asyncrl", "algo": {"algo": algo}, "net": {"core": "ff"}}))
     command = f"python bench/atari.py --env ALE/Breakout-v5 --seeds {seed} --out-dir {out}"
     run = {"seed": seed, "run_dir": str(run_dir), "frames": 1000 * (seed + 1), "frames_per_second": 100.0,
            "command": f"asyncrl train --env ALE/Breakout-v5 --seed {seed} --max-seconds 3600 "

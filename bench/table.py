@@ -1,11 +1,13 @@
 """A results table like the paper's Table S3 from `bench/atari.py` results: method x game.
 
-Reads any number of ``atari.json`` files and groups their runs by method, game and the train
-flags given to asyncrl (the seed, run directory and time budget aside), so that the seeds of one
-setting, run by one bench command or by several, make one row: the evaluation's mean ± std over
-seeds (the std of the per-seed means; each seed's own evaluation is the protocol's episodes, no-op
-starts), the frames and frames/s of the runs, the game's random and human scores and the
-human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the game.
+Reads any number of ``atari.json`` files and groups their runs by method, game and setting, so that
+the seeds of one setting, run by one bench command or by several, make one row. A setting is the
+run's resolved ``config.json`` (the seed, run directory, time budget and logging aside), not only the
+flags given: the same flags under older defaults (say ``--algo n-step-q`` before its defaults
+changed) are another setting, and such rows name the settings in which they differ. A row has the
+evaluation's mean ± std over seeds (the std of the per-seed means; each seed's own evaluation is the
+protocol's episodes, no-op starts), the frames and frames/s of the runs, the game's random and human
+scores and the human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the game.
 
     python bench/table.py runs/h1-pong-*/atari.json runs/h1-breakout-*/atari.json
 """
@@ -23,20 +25,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from atari import BASELINES
 
+from asyncrl.config import TrainConfig
 from asyncrl.run import read_config
 from asyncrl.scores import game_name, lookup
 
 METHODS = {"a3c": "A3C", "one-step-q": "one-step Q", "one-step-sarsa": "one-step Sarsa", "n-step-q": "n-step Q"}
-# Flags of the asyncrl command that differ between the seeds of one setting.
+# Flags of the asyncrl command that differ between the seeds of one setting, and the config fields
+# they set, with those that only say how a run is recorded or where it runs.
 PER_RUN_FLAGS = {"--seed", "--run-dir", "--max-seconds", "--log-interval", "--env"}
+PER_RUN_FIELDS = {"run.seed", "run.run_dir", "run.max_seconds", "run.log_interval", "run.checkpoint_interval",
+                  "run.backend", "run.address", "env.env_id"}
 
 
-def method_of(run_dir: Path) -> str:
-    config = read_config(run_dir)
+def method_of(config: TrainConfig) -> str:
     name = METHODS.get(config.algo.algo, config.algo.algo)
     if config.algo.algo == "a3c":
         name += " LSTM" if config.net.core == "lstm" else " FF"
     return name
+
+
+def setting_of(config: TrainConfig) -> tuple[tuple[str, str], ...]:
+    """The resolved config as (group.field, value) pairs, without what differs between seeds."""
+    return tuple((f"{group}.{name}", json.dumps(value)) for group, values in config.to_dict().items()
+                 for name, value in values.items() if f"{group}.{name}" not in PER_RUN_FIELDS)
 
 
 def setting_flags(command: str) -> str:
@@ -53,19 +64,34 @@ def setting_flags(command: str) -> str:
     return " ".join(kept)
 
 
+def _told_apart(groups: dict[tuple, list]) -> dict[tuple, str]:
+    """Each group's flags, with the settings that differ from groups of the same method, game and flags."""
+    shown = {}
+    for method, env, flags, setting in groups:
+        twins = [dict(s) for m, e, f, s in groups if (m, e, f) == (method, env, flags)]
+        differing = sorted(k for k, v in dict(setting).items() if any(t.get(k) != v for t in twins))
+        shown[method, env, flags, setting] = flags + "".join(
+            f" [{k} {dict(setting)[k]}]" for k in differing)
+    return shown
+
+
 def rows_of(paths: list[Path]) -> list[dict]:
     groups: dict[tuple, list[tuple[dict, dict]]] = defaultdict(list)
     for path in paths:
         result = json.loads(path.read_text())
         for run in result["asyncrl"]:
-            run_dir = path.parent / Path(run["run_dir"]).name
-            key = (method_of(run_dir), result["env"], setting_flags(run["command"]) or "(defaults)")
+            config = read_config(path.parent / Path(run["run_dir"]).name)
+            key = (method_of(config), result["env"], setting_flags(run["command"]) or "(defaults)",
+                   setting_of(config))
             groups[key].append((result, run))
         for run in result.get("baseline") or []:
-            key = (BASELINES.get(result["baseline_name"], result["baseline_name"]), result["env"], "")
+            key = (BASELINES.get(result["baseline_name"], result["baseline_name"]), result["env"], "", ())
             groups[key].append((result, run))
+    shown = _told_apart(groups)
     rows = []
-    for (method, env, flags), runs in groups.items():
+    for key, runs in groups.items():
+        method, env, _, _ = key
+        flags = shown[key]
         means = [run["evaluation"]["mean"] for _, run in runs]
         reference = lookup(env)
         mean = statistics.mean(means)

@@ -9,11 +9,12 @@ TABLE = Path(__file__).parent.parent / "bench" / "table.py"
 
 
 def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str = "n-step-q",
-                  baseline: float | None = None) -> Path:
+                  baseline: float | None = None, workers: int = 2) -> Path:
     """What bench/atari.py leaves in --out-dir for one seed: atari.json and the run's config.json."""
     run_dir = out / f"asyncrl-seed{seed}"
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"tool": "asyncrl", "algo": {"algo": algo}, "net": {"core": "ff"}}))
+    (run_dir / "config.json").write_text(json.dumps({"tool": "asyncrl", "algo": {"algo": algo}, "net": {"core": "ff"},
+                                                 "run": {"workers": workers, "seed": seed, "run_dir": str(run_dir)}}))
     command = f"python bench/atari.py --env ALE/Breakout-v5 --seeds {seed} --out-dir {out}"
     run = {"seed": seed, "run_dir": str(run_dir), "frames": 1000 * (seed + 1), "frames_per_second": 100.0,
            "command": f"asyncrl train --env ALE/Breakout-v5 --seed {seed} --max-seconds 3600 "
@@ -47,6 +48,21 @@ def test_seeds_of_one_setting_make_one_row_with_their_mean_and_spread(tmp_path):
     assert "| 0 |" in one_step and "| 10.0 (30 episodes each) |" in one_step  # one seed: no spread
     assert any("| SB3 DQN |" in r and "| 2.0 (30 episodes each) |" in r for r in rows)
     assert result.stdout.count("- `python bench/atari.py") == 3  # every command that made the table
+
+
+def test_the_same_flags_under_other_defaults_are_another_row_that_names_the_difference(tmp_path):
+    # --algo n-step-q run once with the paper's 16 learners as its default and once with 2.
+    files = [_bench_result(tmp_path / "old", 0, 1.0, "--algo n-step-q", workers=16),
+             _bench_result(tmp_path / "new", 0, 50.0, "--algo n-step-q", workers=2),
+             _bench_result(tmp_path / "new1", 1, 40.0, "--algo n-step-q", workers=2)]
+    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    assert len(rows) == 2, result.stdout
+    assert any("| --algo n-step-q [run.workers 16] | 0 |" in r and "| 1.0 (30" in r for r in rows)
+    # The seeds (and run directories) differ within the new setting but do not split it.
+    assert any("| --algo n-step-q [run.workers 2] | 0, 1 |" in r and "45.0 ± 5.0" in r for r in rows)
 
 
 def test_a_missing_results_file_is_one_line_and_exit_2(tmp_path):

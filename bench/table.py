@@ -7,7 +7,8 @@ flags given: the same flags under older defaults (say ``--algo n-step-q`` before
 changed) are another setting, and such rows name the settings in which they differ. A row has the
 evaluation's mean ± std over seeds (the std of the per-seed means; each seed's own evaluation is the
 protocol's episodes, no-op starts), the frames and frames/s of the runs, the game's random and human
-scores and the human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the game.
+scores and the human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the
+game.
 
     python bench/table.py runs/h1-pong-*/atari.json runs/h1-breakout-*/atari.json
 """
@@ -69,9 +70,9 @@ def _told_apart(groups: dict[tuple, list]) -> dict[tuple, str]:
     shown = {}
     for method, env, flags, setting in groups:
         twins = [dict(s) for m, e, f, s in groups if (m, e, f) == (method, env, flags)]
-        differing = sorted(k for k, v in dict(setting).items() if any(t.get(k) != v for t in twins))
-        shown[method, env, flags, setting] = flags + "".join(
-            f" [{k} {dict(setting)[k]}]" for k in differing)
+        mine = dict(setting)
+        differing = sorted(k for k, v in mine.items() if any(t.get(k) != v for t in twins))
+        shown[method, env, flags, setting] = flags + "".join(f" [{k} {mine[k]}]" for k in differing)
     return shown
 
 

@@ -8,7 +8,9 @@ changed) are another setting, and such rows name the settings in which they diff
 evaluation's mean ± std over seeds (the std of the per-seed means; each seed's own evaluation is the
 protocol's episodes, no-op starts), the frames and frames/s of the runs, the game's random and human
 scores and the human-normalised mean. A bench's baseline (SB3 A2C or DQN) makes its own row for the
-game.
+game. Runs that stopped early because their last 10 games reached the bench's ``--score`` are not
+runs of the full budget: they make their own row, whose minutes are those they trained, marked
+"stopped at" the score.
 
     python bench/table.py runs/h1-pong-*/atari.json runs/h1-breakout-*/atari.json
 """
@@ -32,10 +34,12 @@ from asyncrl.scores import game_name, lookup
 
 METHODS = {"a3c": "A3C", "one-step-q": "one-step Q", "one-step-sarsa": "one-step Sarsa", "n-step-q": "n-step Q"}
 # Flags of the asyncrl command that differ between the seeds of one setting, and the config fields
-# they set, with those that only say how a run is recorded or where it runs.
-PER_RUN_FLAGS = {"--seed", "--run-dir", "--max-seconds", "--log-interval", "--env"}
+# they set, with those that only say how a run is recorded or where it runs. Stopping at --score is
+# not a setting either: a run that did stop gets its own row (below), one that did not ran the budget.
+PER_RUN_FLAGS = {"--seed", "--run-dir", "--max-seconds", "--log-interval", "--env", "--stop-at-return",
+                 "--stop-episodes"}
 PER_RUN_FIELDS = {"run.seed", "run.run_dir", "run.max_seconds", "run.log_interval", "run.checkpoint_interval",
-                  "run.backend", "run.address", "env.env_id"}
+                  "run.backend", "run.address", "env.env_id", "run.stop_at_return", "run.stop_episodes"}
 
 
 def method_of(config: TrainConfig) -> str:
@@ -68,11 +72,11 @@ def setting_flags(command: str) -> str:
 def _told_apart(groups: dict[tuple, list]) -> dict[tuple, str]:
     """Each group's flags, with the settings that differ from groups of the same method, game and flags."""
     shown = {}
-    for method, env, flags, setting in groups:
-        twins = [dict(s) for m, e, f, s in groups if (m, e, f) == (method, env, flags)]
+    for method, env, flags, setting, stopped in groups:
+        twins = [dict(s) for m, e, f, s, _ in groups if (m, e, f) == (method, env, flags)]
         mine = dict(setting)
         differing = sorted(k for k, v in mine.items() if any(t.get(k) != v for t in twins))
-        shown[method, env, flags, setting] = flags + "".join(f" [{k} {mine[k]}]" for k in differing)
+        shown[method, env, flags, setting, stopped] = flags + "".join(f" [{k} {mine[k]}]" for k in differing)
     return shown
 
 
@@ -82,16 +86,18 @@ def rows_of(paths: list[Path]) -> list[dict]:
         result = json.loads(path.read_text())
         for run in result["asyncrl"]:
             config = read_config(path.parent / Path(run["run_dir"]).name)
+            # A run stopped at --score trained for less than the budget: not a seed of the budget's row.
+            stopped = result.get("score") if run.get("status") == "return_reached" else None
             key = (method_of(config), result["env"], setting_flags(run["command"]) or "(defaults)",
-                   setting_of(config))
+                   setting_of(config), stopped)
             groups[key].append((result, run))
         for run in result.get("baseline") or []:
-            key = (BASELINES.get(result["baseline_name"], result["baseline_name"]), result["env"], "", ())
+            key = (BASELINES.get(result["baseline_name"], result["baseline_name"]), result["env"], "", (), None)
             groups[key].append((result, run))
     shown = _told_apart(groups)
     rows = []
     for key, runs in groups.items():
-        method, env, _, _ = key
+        method, env, _, _, stopped = key
         flags = shown[key]
         means = [run["evaluation"]["mean"] for _, run in runs]
         reference = lookup(env)
@@ -100,6 +106,9 @@ def rows_of(paths: list[Path]) -> list[dict]:
             "method": method, "game": game_name(env), "flags": flags,
             "seeds": sorted(run["seed"] for _, run in runs),
             "minutes": sorted({result["minutes"] for result, _ in runs}),
+            "stopped_at": stopped,
+            "train_minutes": statistics.mean(run.get("train_seconds", 60 * result["minutes"]) / 60
+                                             for result, run in runs),
             "episodes": sorted({run["evaluation"]["episodes"] for _, run in runs}),
             "mean": mean, "std": statistics.pstdev(means) if len(means) > 1 else None,
             "frames": statistics.mean(run["frames"] for _, run in runs),
@@ -122,9 +131,12 @@ def markdown(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         episodes = "/".join(str(e) for e in r["episodes"])
+        minutes = "/".join(f"{m:g}" for m in r["minutes"])
+        if r["stopped_at"] is not None:
+            minutes = f"{r['train_minutes']:.1f} of {minutes}, stopped at {r['stopped_at']:g}"
         lines.append(
             f"| {r['game']} | {r['method']} | {r['flags'] or '–'} | {', '.join(map(str, r['seeds']))} | "
-            f"{'/'.join(f'{m:g}' for m in r['minutes'])} | {_num(r['mean'])}{'' if r['std'] is None else ' ± ' + _num(r['std'])} "
+            f"{minutes} | {_num(r['mean'])}{'' if r['std'] is None else ' ± ' + _num(r['std'])} "
             f"({episodes} episodes each) | {r['frames']:,.0f} | {r['fps']:,.0f} | {_num(r['random'])} | "
             f"{_num(r['human'])} | {_num(r['normalized'])} % |")
     commands = sorted({c for r in rows for c in r["commands"]})

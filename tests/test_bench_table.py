@@ -9,7 +9,7 @@ TABLE = Path(__file__).parent.parent / "bench" / "table.py"
 
 
 def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str = "n-step-q",
-                  baseline: float | None = None, workers: int = 2) -> Path:
+                  baseline: float | None = None, workers: int = 2, stopped_after: float | None = None) -> Path:
     """What bench/atari.py leaves in --out-dir for one seed: atari.json and the run's config.json."""
     run_dir = out / f"asyncrl-seed{seed}"
     run_dir.mkdir(parents=True)
@@ -19,11 +19,13 @@ def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str
     run = {"seed": seed, "run_dir": str(run_dir), "frames": 1000 * (seed + 1), "frames_per_second": 100.0,
            "command": f"asyncrl train --env ALE/Breakout-v5 --seed {seed} --max-seconds 3600 "
                       f"--run-dir {run_dir} --log-interval 60 {flags}",
-           "evaluation": {"episodes": 30, "mean": evaluation}}
+           "evaluation": {"episodes": 30, "mean": evaluation},
+           "status": "time_limit" if stopped_after is None else "return_reached",
+           "train_seconds": 3600.0 if stopped_after is None else stopped_after}
     baselines = None if baseline is None else [
         {"seed": seed, "frames": 500, "frames_per_second": 10.0, "evaluation": {"episodes": 30, "mean": baseline}}]
     (out / "atari.json").write_text(json.dumps({
-        "env": "ALE/Breakout-v5", "minutes": 60.0, "command": command, "asyncrl": [run],
+        "env": "ALE/Breakout-v5", "minutes": 60.0, "score": 18.0, "command": command, "asyncrl": [run],
         "baseline_name": None if baseline is None else "sb3-dqn", "baseline": baselines}))
     return out / "atari.json"
 
@@ -63,6 +65,20 @@ def test_the_same_flags_under_other_defaults_are_another_row_that_names_the_diff
     assert any("| --algo n-step-q [run.workers 16] | 0 |" in r and "| 1.0 (30" in r for r in rows)
     # The seeds (and run directories) differ within the new setting but do not split it.
     assert any("| --algo n-step-q [run.workers 2] | 0, 1 |" in r and "45.0 ± 5.0" in r for r in rows)
+
+
+def test_runs_stopped_at_the_score_are_not_seeds_of_the_full_budget(tmp_path):
+    files = [_bench_result(tmp_path / "full", 0, 20.0, "--lr 1e-3"),
+             _bench_result(tmp_path / "early", 1, 18.0, "--lr 1e-3", stopped_after=1500.0),
+             _bench_result(tmp_path / "early2", 2, 19.0, "--lr 1e-3", stopped_after=1800.0)]
+    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    assert len(rows) == 2, result.stdout
+    assert any("| 0 | 60 | 20.0 (30" in r for r in rows)
+    # Seeds 1 and 2 stopped after 25 and 30 minutes: their row says so, with their mean.
+    assert any("| 1, 2 | 27.5 of 60, stopped at 18 | 18.5 ± 0.5" in r for r in rows)
 
 
 def test_a_missing_results_file_is_one_line_and_exit_2(tmp_path):

@@ -5,7 +5,9 @@ the episodes that finished in each of ``--points`` equal slices of the run's fra
 ``--diagnostics`` it adds the learners' training statistics from the run's TensorBoard events,
 averaged over the same slices: the policy's entropy, the value's explained variance, the
 advantages' spread, the gradient norm and the update's size relative to the parameters; for the Q
-methods, the TD loss and the mean Q(s, a) of the actions taken.
+methods, the TD loss and the mean Q(s, a) of the actions taken. A Q method's training returns mix
+actors of final epsilon 0.01, 0.1 and 0.5; where metrics.csv names each game's final epsilon, the
+table also has each group's mean return per slice (the 0.01 actors are the closest to evaluation).
 
     asyncrl train --env HalfCheetah-v5 --workers 2 --max-seconds 900 --run-dir runs/cheetah
     python bench/curve.py runs/cheetah --points 10 --diagnostics
@@ -21,17 +23,23 @@ from pathlib import Path
 
 def curve(run_dir: Path, points: int) -> list[dict]:
     with open(run_dir / "metrics.csv", newline="") as f:
-        rows = [(int(r["frames"]), float(r["wall_seconds"]), float(r["return"])) for r in csv.DictReader(f)]
+        rows = [(int(r["frames"]), float(r["wall_seconds"]), float(r["return"]), r.get("final_epsilon") or None)
+                for r in csv.DictReader(f)]
     if not rows:
         raise SystemExit(f"{run_dir}: no finished episodes in metrics.csv")
+    epsilons = sorted({float(r[3]) for r in rows if r[3] is not None})
     last = rows[-1][0]
     out = []
     for k in range(points):
         lo, hi = last * k / points, last * (k + 1) / points
         chunk = [r for r in rows if lo < r[0] <= hi or (k == 0 and r[0] == 0)]
         if chunk:
+            by_epsilon = {}
+            for eps in epsilons:
+                games = [r[2] for r in chunk if r[3] is not None and float(r[3]) == eps]
+                by_epsilon[eps] = sum(games) / len(games) if games else None
             out.append({"frames": chunk[-1][0], "wall_seconds": chunk[-1][1], "episodes": len(chunk),
-                        "mean_return": sum(r[2] for r in chunk) / len(chunk)})
+                        "mean_return": sum(r[2] for r in chunk) / len(chunk), "by_epsilon": by_epsilon})
     return out
 
 
@@ -78,15 +86,17 @@ def main() -> None:
         print(f"{summary['algo']} on {summary['env']}, {summary['workers']} workers: {summary['frames']:,} "
               f"frames in {summary['wall_seconds']:.0f} s ({summary['frames_per_second']:,.0f} frames/s)\n")
     points = curve(args.run_dir, args.points)
-    columns: dict[str, list[float | None]] = {}
+    columns: dict[str, list[float | None]] = {
+        f"return at ε {eps:g}": [p["by_epsilon"][eps] for p in points] for eps in points[0]["by_epsilon"]}
     if args.diagnostics:
         tags = scalars(args.run_dir)
         edges = [(0 if k == 0 else points[k - 1]["frames"], p["frames"]) for k, p in enumerate(points)]
-        columns = {name: slice_means(tags[tag], edges) for name, tag in DIAGNOSTICS.items() if tag in tags}
+        columns.update({name: slice_means(tags[tag], edges) for name, tag in DIAGNOSTICS.items() if tag in tags})
     print("| frames | wall-clock | episodes in slice | mean return |" + "".join(f" {c} |" for c in columns))
     print("|---|---|---|---|" + "---|" * len(columns))
     for k, p in enumerate(points):
-        extra = "".join(" – |" if v[k] is None else f" {v[k]:.3g} |" for v in columns.values())
+        extra = "".join(" – |" if v[k] is None else f" {v[k]:.1f} |" if name.startswith("return") else f" {v[k]:.3g} |"
+                        for name, v in columns.items())
         print(f"| {p['frames']:,} | {p['wall_seconds'] / 60:.1f} min | {p['episodes']} | {p['mean_return']:.1f} |{extra}")
 
 

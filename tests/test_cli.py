@@ -27,7 +27,8 @@ def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, 
     assert config["optim"] == {"lr": 7e-4, "lr_anneal": True, "rms_alpha": 0.99, "rms_eps": 1e-5,
                                "rms_init": 1.0, "max_grad_norm": 40.0}
     with open(run / "metrics.csv") as f:
-        assert next(csv.reader(f)) == ["frames", "wall_seconds", "worker", "return", "length"]
+        assert next(csv.reader(f)) == ["frames", "wall_seconds", "worker", "return", "length", "env",
+                                       "final_epsilon"]
     assert any((run / "tb").iterdir())
     summary = json.loads((run / "summary.json").read_text())
     assert summary["frames"] >= 4000 and summary["frames_per_second"] > 0
@@ -70,6 +71,12 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
     first = cli("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "3000", "--run-dir", str(run))
     assert first.returncode == 0, first.stderr
     before = torch.load(run / "checkpoint.pt", weights_only=True)
+    # As a run begun before metrics.csv had its env and final_epsilon columns left it: resuming
+    # goes on with the file's own five columns.
+    with open(run / "metrics.csv", newline="") as f:
+        old = [row[:5] for row in csv.reader(f)]
+    with open(run / "metrics.csv", "w", newline="") as f:
+        csv.writer(f).writerows(old)
     rows_before = (run / "metrics.csv").read_text().splitlines()
 
     again = cli("train", "--env", "CartPole-v1", "--frames", "3000", "--run-dir", str(run))
@@ -88,6 +95,7 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
     rows_after = (run / "metrics.csv").read_text().splitlines()
     assert rows_after[: len(rows_before)] == rows_before and len(rows_after) > len(rows_before)
     assert rows_after.count(rows_after[0]) == 1  # the header is written once
+    assert all(len(row) == 5 for row in csv.reader(rows_after))
     assert after["wall_seconds"] > before["wall_seconds"]
     assert not torch.equal(after["model"]["head.value.weight"], before["model"]["head.value.weight"])
 
@@ -183,6 +191,11 @@ def test_a_q_run_logs_the_final_epsilon_it_drew_for_every_environment(cli, tmp_p
     assert "(6 in all)" in line
     for value in set(drawn):
         assert f"{value:g} x{drawn.count(value)}" in line
+    # Each game in metrics.csv names its environment and that environment's final epsilon.
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {int(r["env"]) for r in rows} <= {0, 1, 2}
+    assert all(float(r["final_epsilon"]) == finals[int(r["worker"])][int(r["env"])] for r in rows)
 
 
 def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_path):

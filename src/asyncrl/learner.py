@@ -137,7 +137,10 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     # LSTM: one row per environment, zeros at each episode's start; None for a feed-forward net.
     lstm_state = net.zero_state(n_envs)
     frames = shared.add_frames(0)
-    shared.report("started", worker, algo.exploration())
+    exploration = algo.exploration()
+    shared.report("started", worker, exploration)
+    # The Q methods' final epsilon of each environment, so that its games can be told apart.
+    final_epsilons = exploration.get("final_epsilons") or [None] * n_envs
     while True:
         shared.pull(pulled)  # theta' <- theta
         algo.begin_segment(frames)
@@ -170,7 +173,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 if term or trunc:
                     if "episode" in info:  # a whole game ended (not only a life)
                         ep = info["episode"]
-                        shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"])})
+                        shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"]),
+                                                          "env": k, "final_epsilon": final_epsilons[k]})
                     terminated[k], truncated[k] = term, trunc
                     active.remove(k)
             if not active:

@@ -1,7 +1,8 @@
 """The run directory: resolved config, per-episode metrics, TensorBoard events, checkpoints, summary.
 
     config.json          the full resolved config (and which tool and version wrote it)
-    metrics.csv          one row per finished episode: frames, wall_seconds, worker, return, length
+    metrics.csv          one row per finished episode: frames, wall_seconds, worker, return, length,
+                         env (its index among the learner's environments), final_epsilon (Q methods)
     tb/                  TensorBoard events
     checkpoint.pt        latest checkpoint: parameters, optimiser statistics, frame counter
     checkpoint.prev.pt   the one before it, kept in case the latest is damaged
@@ -29,7 +30,7 @@ TOOL = "asyncrl"
 CHECKPOINT_FORMAT = 1
 CONFIG, METRICS, SUMMARY, EVENTS = "config.json", "metrics.csv", "summary.json", "events.log"
 CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint.prev.pt"
-METRICS_FIELDS = ("frames", "wall_seconds", "worker", "return", "length")
+METRICS_FIELDS = ("frames", "wall_seconds", "worker", "return", "length", "env", "final_epsilon")
 
 
 class RunDirError(ConfigError):
@@ -115,17 +116,26 @@ class RunDirectory:
 
     # -- metrics ------------------------------------------------------------------------------
     def open_logs(self) -> None:
-        new = not (self.path / METRICS).exists()
-        self._metrics_file = open(self.path / METRICS, "a", newline="")  # noqa: SIM115 (open for the run)
-        self._metrics = csv.writer(self._metrics_file)
-        if new:
-            self._metrics.writerow(METRICS_FIELDS)
+        path = self.path / METRICS
+        header: list[str] = []
+        if path.exists():
+            with open(path, newline="") as f:
+                header = next(csv.reader(f), [])
+        # Resumed: go on with the file's own columns (a run begun by an older version has fewer).
+        fields = tuple(header) or METRICS_FIELDS
+        self._metrics_file = open(path, "a", newline="")  # noqa: SIM115 (open for the run)
+        self._metrics = csv.DictWriter(self._metrics_file, fields, extrasaction="ignore")
+        if not header:
+            self._metrics.writeheader()
         from torch.utils.tensorboard import SummaryWriter  # slow import, main process only
 
         self._tb = SummaryWriter(str(self.path / "tb"))
 
-    def log_episode(self, frames: int, wall_seconds: float, worker: int, ret: float, length: int) -> None:
-        self._metrics.writerow((frames, f"{wall_seconds:.2f}", worker, f"{ret:g}", length))
+    def log_episode(self, frames: int, wall_seconds: float, worker: int, ret: float, length: int,
+                    env: int | None = None, final_epsilon: float | None = None) -> None:
+        self._metrics.writerow({"frames": frames, "wall_seconds": f"{wall_seconds:.2f}", "worker": worker,
+                                "return": f"{ret:g}", "length": length, "env": "" if env is None else env,
+                                "final_epsilon": "" if final_epsilon is None else f"{final_epsilon:g}"})
         self._metrics_file.flush()
         self._tb.add_scalar("charts/episodic_return", ret, frames)
         self._tb.add_scalar("charts/episodic_length", length, frames)

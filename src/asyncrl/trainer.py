@@ -197,7 +197,8 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 episodes += 1
                 returns.append(payload["return"])
                 session_returns.append(payload["return"])
-                run.log_episode(backend.frames(), wall(), worker, payload["return"], payload["length"])
+                run.log_episode(backend.frames(), wall(), worker, payload["return"], payload["length"],
+                                payload.get("env"), payload.get("final_epsilon"))
             elif kind == "stats":
                 nonfinite += payload.pop("nonfinite_skipped", 0)
                 lr = payload.pop("learning_rate")

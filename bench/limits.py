@@ -13,6 +13,17 @@
         seconds per agent step = env + forward(K) / K + fwd_bwd((t_max+1) K) / (t_max K)
                                  + update / (t_max K);   frames/s = action_repeat / that
 
+(d) the physical limit, what the machine itself allows, whatever the software around it: raw
+    emulation (the ALE alone, action_repeat frames per agent step) plus the network's arithmetic
+    per agent step (the multiply-adds of an acting forward pass, a learning forward pass and its
+    backward, taken as twice the forward) at the fp32 rate the cores reach on a large matrix
+    multiply (measured here, one thread per core):
+
+        seconds per agent step = action_repeat / raw emulation frames/s + MACs per step / MAC rate
+
+    and the fraction of it that training reaches: the default `asyncrl train` on the game for
+    ``--train-seconds`` (frames/s once every learner has started, as bench/throughput.py reports).
+
 Everything is measured twice: in one process on an idle machine, and in one process per core
 at the same time, as training runs (cores share caches, memory bandwidth and, on a virtual
 machine, whatever the host gives). The limit uses the second, the one training can reach.
@@ -37,6 +48,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
+from throughput import measure as measure_training
 
 from asyncrl.config import AlgoConfig, EnvConfig, NetConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
@@ -81,6 +93,33 @@ def raw_emulation_fps(env_id: str, frames: int) -> float:
     elapsed = time.perf_counter() - start
     env.close()
     return frames / elapsed
+
+
+def matmul_flops(size: int = 1024, repeats: int = 10) -> float:
+    """fp32 floating-point operations per second of one thread on a large matrix multiply."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / timed(lambda: a @ b, repeats)
+
+
+def forward_macs(obs_shape, actions) -> int:
+    """Multiply-adds of the Atari network's forward pass for one state (convolutions and linears)."""
+    net = build_network(obs_shape, actions, "actor_critic", NetConfig())
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, torch.nn.Conv2d):
+            kernel = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += output.numel() * kernel
+        elif isinstance(module, torch.nn.Linear):
+            total += output.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        net(torch.zeros((1, *obs_shape), dtype=torch.uint8))
+    for hook in hooks:
+        hook.remove()
+    return total
 
 
 def timed(fn, repeats: int) -> float:
@@ -135,7 +174,8 @@ def measure(env_id: str, batches: list[int], steps: int, repeats: int) -> dict:
     obs_shape, _, actions = describe_spaces(probe)
     probe.close()
     return {"raw_fps": raw_emulation_fps(env_id, 20_000), "env_s": env_seconds_per_step(env_id, steps),
-            "network": network_seconds(obs_shape, actions, batches, AlgoConfig().t_max, repeats)}
+            "network": network_seconds(obs_shape, actions, batches, AlgoConfig().t_max, repeats),
+            "matmul_flops": matmul_flops(), "forward_macs": forward_macs(obs_shape, actions)}
 
 
 def limits(measured: list[dict], cores: int, repeat: int, t_max: int) -> dict:
@@ -151,10 +191,19 @@ def limits(measured: list[dict], cores: int, repeat: int, t_max: int) -> dict:
         row["limit_fps_per_core"] = repeat / (env_s + row["network_s_per_step"])
         row["limit_fps"] = row["limit_fps_per_core"] * cores
         rows.append(row)
-    return {"raw_emulation_fps_per_core": statistics.median(m["raw_fps"] for m in measured),
+    raw_fps = statistics.median(m["raw_fps"] for m in measured)
+    mac_rate = statistics.median(m["matmul_flops"] for m in measured) / 2
+    # Acting forward, learning forward, and a backward pass of about twice the forward's work.
+    macs_per_step = 4 * measured[0]["forward_macs"]
+    physical_s = repeat / raw_fps + macs_per_step / mac_rate
+    return {"raw_emulation_fps_per_core": raw_fps,
             "env_seconds_per_step": env_s, "env_fps_per_core": repeat / env_s, "network": rows,
             "limit_fps": max(r["limit_fps"] for r in rows),
-            "limit_envs_per_learner": max(rows, key=lambda r: r["limit_fps"])["envs_per_learner"]}
+            "limit_envs_per_learner": max(rows, key=lambda r: r["limit_fps"])["envs_per_learner"],
+            "physical": {"emulation_s_per_step": repeat / raw_fps, "forward_macs": measured[0]["forward_macs"],
+                         "macs_per_step": macs_per_step, "matmul_gflops": 2 * mac_rate / 1e9,
+                         "network_s_per_step": macs_per_step / mac_rate,
+                         "fps_per_core": repeat / physical_s, "fps": cores * repeat / physical_s}}
 
 
 def report(title: str, result: dict, cores: int) -> None:
@@ -171,6 +220,12 @@ def report(title: str, result: dict, cores: int) -> None:
               f"| {r['limit_fps_per_core']:,.0f} | {r['limit_fps']:,.0f} |")
     print(f"\nlimit: {result['limit_fps']:,.0f} frames/s on {cores} cores "
           f"(K = {result['limit_envs_per_learner']})\n")
+    phys = result["physical"]
+    print(f"(d) physical limit: emulation {phys['emulation_s_per_step'] * 1e3:.3f} ms per agent step + network "
+          f"{phys['macs_per_step'] / 1e6:.1f}M multiply-adds per step (4 x {phys['forward_macs'] / 1e6:.2f}M) at "
+          f"{phys['matmul_gflops']:.1f} GFLOP/s (fp32 matrix multiply, one thread) = "
+          f"{phys['network_s_per_step'] * 1e3:.3f} ms: {phys['fps_per_core']:,.0f} frames/s per core, "
+          f"**{phys['fps']:,.0f}** on {cores} cores\n")
 
 
 def main() -> None:
@@ -181,6 +236,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="agent steps to time the pipeline on")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--train-seconds", type=float, default=60.0,
+                        help="then train the default asyncrl command this long, for the fraction of the limits "
+                             "it reaches (0: skip)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
 
@@ -191,12 +249,21 @@ def main() -> None:
     with mp.get_context("spawn").Pool(args.cores) as pool:
         busy = limits(pool.starmap(measure, [job] * args.cores), args.cores, repeat, t_max)
 
+    training = None
+    if args.train_seconds > 0:  # the default command: its own learners and environments per learner
+        training = measure_training(args.env, "a3c", None, args.train_seconds, [])
+
     print(f"{args.env} on {machine()}; one thread per learner, t_max {t_max}\n")
     report("One process, the other cores idle", alone, args.cores)
     report(f"One process per core, all {args.cores} at once (the limit)", busy, args.cores)
+    if training is not None and training["steady_fps"]:
+        fps = training["steady_fps"]
+        print(f"training (`asyncrl train --env {args.env}`, defaults, {args.train_seconds:g} s): {fps:,.0f} frames/s "
+              f"= {fps / busy['physical']['fps']:.0%} of the physical limit, {fps / busy['limit_fps']:.0%} of (c)")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "env": args.env, "cores": args.cores,
-                                         "alone": alone, "all_cores": busy, "limit_fps": busy["limit_fps"]},
+                                         "alone": alone, "all_cores": busy, "limit_fps": busy["limit_fps"],
+                                         "physical_limit_fps": busy["physical"]["fps"], "training": training},
                                         indent=2))
 
 

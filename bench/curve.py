@@ -23,11 +23,12 @@ from pathlib import Path
 
 def curve(run_dir: Path, points: int) -> list[dict]:
     with open(run_dir / "metrics.csv", newline="") as f:
-        rows = [(int(r["frames"]), float(r["wall_seconds"]), float(r["return"]), r.get("final_epsilon") or None)
-                for r in csv.DictReader(f)]
+        # final_epsilon: empty for A3C, absent from runs recorded before the column existed
+        rows = [(int(r["frames"]), float(r["wall_seconds"]), float(r["return"]),
+                 float(r["final_epsilon"]) if r.get("final_epsilon") else None) for r in csv.DictReader(f)]
     if not rows:
         raise SystemExit(f"{run_dir}: no finished episodes in metrics.csv")
-    epsilons = sorted({float(r[3]) for r in rows if r[3] is not None})
+    epsilons = sorted({r[3] for r in rows if r[3] is not None})
     last = rows[-1][0]
     out = []
     for k in range(points):
@@ -36,7 +37,7 @@ def curve(run_dir: Path, points: int) -> list[dict]:
         if chunk:
             by_epsilon = {}
             for eps in epsilons:
-                games = [r[2] for r in chunk if r[3] is not None and float(r[3]) == eps]
+                games = [r[2] for r in chunk if r[3] == eps]
                 by_epsilon[eps] = sum(games) / len(games) if games else None
             out.append({"frames": chunk[-1][0], "wall_seconds": chunk[-1][1], "episodes": len(chunk),
                         "mean_return": sum(r[2] for r in chunk) / len(chunk), "by_epsilon": by_epsilon})

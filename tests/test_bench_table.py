@@ -30,16 +30,21 @@ def _bench_result(out: Path, seed: int, evaluation: float, flags: str, algo: str
     return out / "atari.json"
 
 
+def _table(files: list[Path]) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """bench/table.py on the files: its output, and the table's Breakout rows."""
+    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    return result, [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+
+
 def test_seeds_of_one_setting_make_one_row_with_their_mean_and_spread(tmp_path):
     files = [
         _bench_result(tmp_path / "a", 0, 40.0, "--algo n-step-q", baseline=2.0),
         _bench_result(tmp_path / "b", 1, 60.0, "--algo n-step-q"),
         _bench_result(tmp_path / "c", 0, 10.0, "--algo one-step-q", algo="one-step-q"),
     ]
-    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    result, rows = _table(files)
     assert len(rows) == 3, result.stdout
     n_step = next(r for r in rows if "| n-step Q |" in r)
     # Seeds 0 and 1 from two bench commands are one setting: mean 50, population std 10.
@@ -57,10 +62,7 @@ def test_the_same_flags_under_other_defaults_are_another_row_that_names_the_diff
     files = [_bench_result(tmp_path / "old", 0, 1.0, "--algo n-step-q", workers=16),
              _bench_result(tmp_path / "new", 0, 50.0, "--algo n-step-q", workers=2),
              _bench_result(tmp_path / "new1", 1, 40.0, "--algo n-step-q", workers=2)]
-    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    result, rows = _table(files)
     assert len(rows) == 2, result.stdout
     assert any("| --algo n-step-q [run.workers 16] | 0 |" in r and "| 1.0 (30" in r for r in rows)
     # The seeds (and run directories) differ within the new setting but do not split it.
@@ -71,10 +73,7 @@ def test_runs_stopped_at_the_score_are_not_seeds_of_the_full_budget(tmp_path):
     files = [_bench_result(tmp_path / "full", 0, 20.0, "--lr 1e-3"),
              _bench_result(tmp_path / "early", 1, 18.0, "--lr 1e-3", stopped_after=1500.0),
              _bench_result(tmp_path / "early2", 2, 19.0, "--lr 1e-3", stopped_after=1800.0)]
-    result = subprocess.run([sys.executable, str(TABLE), *map(str, files)], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| Breakout")]
+    result, rows = _table(files)
     assert len(rows) == 2, result.stdout
     assert any("| 0 | 60 | 20.0 (30" in r for r in rows)
     # Seeds 1 and 2 stopped after 25 and 30 minutes: their row says so, with their mean.

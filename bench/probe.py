@@ -1,11 +1,13 @@
-"""Look inside an Atari A3C network: does its torso see the game, and do its advantages carry a signal?
+"""Look inside an Atari network: does its torso see the game, and do its advantages carry a signal?
 
-(1) Units: play ``--steps`` agent steps with the network's own policy and report, per layer of the
-    conv torso (and the LSTM's output, for A3C LSTM), the share of units (channels) that never
-    fire, the share of activations that are positive, the mean activation and its spread across
-    states (the std over states, averaged over units); then the spread of the value over those
-    states and the policy's entropy. A torso whose units have died, or whose features have grown
-    into one constant, gives the same value to every state (std ~0): nothing can learn.
+(1) Units: play ``--steps`` agent steps with the network's own policy (a Q network: epsilon-greedy
+    with evaluation's epsilon, 0.05) and report, per layer of the conv torso (and the LSTM's
+    output, for A3C LSTM), the share of units (channels) that never fire, the share of activations
+    that are positive, the mean activation and its spread across states (the std over states,
+    averaged over units); then the spread of the value over those states and the policy's entropy,
+    or for a Q network each action's Q(s, a) (mean, std over states) and how often each action is
+    the greedy one. A torso whose units have died, or whose features have grown into one constant,
+    gives the same value to every state (std ~0): nothing can learn.
 (2) With ``--signal``: play ``--envs`` environments for ``--signal-steps`` steps, compute
     advantages with n-step returns bootstrapped from the value (n = ``--returns``), and compare
     the policy head's gradient on two disjoint halves of the environments (cosine: near 0 is noise,
@@ -15,6 +17,7 @@
     python bench/probe.py runs/pong                  # the run's latest checkpoint
     python bench/probe.py runs/pong/checkpoint.pt --signal --signal-steps 1200
     python bench/probe.py runs/pong-lstm --steps 1200   # A3C LSTM: the unit probe only
+    python bench/probe.py runs/pong-nstepq              # a Q method: the unit probe only
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ def load(path: Path) -> Agent:
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)
     agent = Agent(TrainConfig.from_dict(state["config"]), state)
-    if not is_atari(agent.config.env.env_id) or agent.algo.head != "actor_critic":
-        raise SystemExit("probe.py: this probe reads A3C networks on Atari")
+    if not is_atari(agent.config.env.env_id):
+        raise ValueError("this probe reads networks trained on Atari")
     return agent
 
 
@@ -68,8 +71,9 @@ def units(agent: Agent, steps: int, seed: int) -> None:
             zeros = net.zero_state(len(lengths))
             layers.append(("lstm", net.core(h3, zeros[0], lengths)[0]))
             net.state = zeros
-        logits, values = net(x, lengths) if net.recurrent else net(x)
-    print(f"{agent.config.env.env_id}, checkpoint at {agent.checkpoint_frames:,} frames, {steps} steps of its play")
+        out = net(x, lengths) if net.recurrent else net(x)
+    print(f"{agent.config.env.env_id}, checkpoint at {agent.checkpoint_frames:,} frames, {steps} steps of its play "
+          f"({agent.policy})")
     for name, h in layers:
         spread = f"mean {h.mean().item():.4f}, spread across states {h.std(0).mean().item():.4f}"  # per unit
         if name == "lstm":  # h = o * tanh(c): no ReLU, nothing that "fires"
@@ -79,6 +83,14 @@ def units(agent: Agent, steps: int, seed: int) -> None:
         dead = (per_unit.max(1).values <= 0).float().mean().item()
         print(f"  {name:5s}: {dead:6.1%} of units never fire; {(h > 0).float().mean().item():.3f} of activations "
               f"positive; {spread}")
+    if agent.algo.head == "q":
+        q = out
+        greedy = np.bincount(q.argmax(-1).numpy(), minlength=q.shape[-1]) / len(q)
+        print(f"  Q(s, a) per action: means {[round(float(v), 3) for v in q.mean(0)]}, "
+              f"std over states {[round(float(v), 4) for v in q.std(0)]}")
+        print(f"  greedy action: share of states {[round(float(v), 3) for v in greedy]}")
+        return
+    logits, values = out
     p = torch.softmax(logits, -1)
     print(f"  value: mean {values.mean():.3f}, std over states {values.std():.3f} "
           f"(min {values.min():.3f}, max {values.max():.3f})")
@@ -114,8 +126,6 @@ def signal(agent: Agent, n_envs: int, steps: int, horizons: list[int], seed: int
     with torch.no_grad():
         values = np.stack([net(torch.as_tensor(states_a[t]))[1].numpy() for t in range(steps)])
     usable = steps - max(horizons)
-    if usable < 10:
-        raise SystemExit(f"probe.py: --signal-steps must exceed the longest return ({max(horizons)}) by 10")
     flat_obs = torch.as_tensor(states_a[:usable].reshape(usable * n_envs, *states_a.shape[2:]))
     flat_act = torch.as_tensor(actions_a[:usable].reshape(-1))
     env_of = np.arange(usable * n_envs) % n_envs
@@ -159,11 +169,18 @@ def main() -> None:
     parser.add_argument("--returns", type=int, nargs="+", default=[5, 20], help="n of the n-step returns")
     parser.add_argument("--seed", type=int, default=100)
     args = parser.parse_args()
+    if args.signal and args.signal_steps - max(args.returns) < 10:
+        parser.exit(2, f"probe.py: --signal-steps must exceed the longest return ({max(args.returns)}) by 10\n")
     if not args.checkpoint.exists():
         parser.exit(2, f"probe.py: {args.checkpoint} does not exist\n")
-    agent = load(args.checkpoint)
+    try:
+        agent = load(args.checkpoint)
+    except ValueError as exc:
+        parser.exit(2, f"probe.py: {exc}\n")
     if args.signal and agent.net.recurrent:
         parser.exit(2, "probe.py: --signal reads feed-forward networks only\n")
+    if args.signal and agent.algo.head != "actor_critic":
+        parser.exit(2, "probe.py: --signal reads actor-critic networks only\n")
     units(agent, args.steps, args.seed)
     if args.signal:
         signal(agent, args.envs, args.signal_steps, args.returns, args.seed)

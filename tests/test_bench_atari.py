@@ -144,3 +144,21 @@ def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(t
     signal = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "10",
                              "--signal"], capture_output=True, text=True, timeout=300, check=False)
     assert signal.returncode == 2 and "--signal reads feed-forward networks only" in signal.stderr
+
+
+def test_the_probe_reads_a_q_network_per_action_and_refuses_its_signal(tmp_path, cli):
+    run_dir = tmp_path / "nstepq"
+    trained = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--workers", "1", "--envs-per-worker", "2",
+                  "--frames", "4000", "--run-dir", str(run_dir))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "60"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert "epsilon-greedy (epsilon=0.05)" in probe.stdout and "fc   :" in probe.stdout
+    q_line = next(line for line in probe.stdout.splitlines() if "Q(s, a) per action" in line)
+    assert q_line.count(",") >= 2 * 6 - 1  # six means and six spreads: one per Pong action
+    shares = next(line for line in probe.stdout.splitlines() if "greedy action: share of states" in line)
+    assert abs(sum(float(v) for v in shares.split("[")[1].rstrip("]").split(",")) - 1) < 0.01
+    signal = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "10",
+                             "--signal"], capture_output=True, text=True, timeout=300, check=False)
+    assert signal.returncode == 2 and "--signal reads actor-critic networks only" in signal.stderr

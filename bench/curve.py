@@ -47,6 +47,7 @@ def curve(run_dir: Path, points: int) -> list[dict]:
 DIAGNOSTICS = {  # column -> TensorBoard tag
     "entropy": "losses/entropy",
     "expl. var.": "losses/explained_variance",
+    "V spread": "losses/value_spread",  # std of V over a batch's states: ~0 when the torso collapsed
     "adv. std": "losses/advantage_std",
     "value loss": "losses/value_loss",
     "grad norm": "losses/grad_norm",
@@ -54,6 +55,7 @@ DIAGNOSTICS = {  # column -> TensorBoard tag
     # The Q methods': the squared TD error per step and the mean Q(s, a) of the actions taken.
     "TD loss": "losses/td_loss",
     "mean Q": "losses/q_values",
+    "Q spread": "losses/q_spread",  # each action's Q std over a batch's states, averaged
 }
 
 

@@ -57,6 +57,7 @@ def test_loss_is_policy_gradient_minus_entropy_plus_half_squared_advantage():
         # (constant returns, as in the terminal case here, explain nothing: 0 by convention)
         assert stats["explained_variance"] == pytest.approx(1 - var_err / var_r if var_r else 0.0, abs=1e-5)
         assert stats["advantage_std"] == pytest.approx(math.sqrt(var_err), rel=1e-5)
+        assert stats["value_spread"] == pytest.approx(0.5)  # V(s_0), V(s_1) = 1, 2: the bootstrap's is not a step
 
 
 def test_the_advantage_does_not_push_gradients_into_the_value_through_the_policy_term():

@@ -65,9 +65,11 @@ def test_the_loss_regresses_q_of_the_taken_actions_onto_the_target_networks_targ
     target = TableQ([[0.0, 0.0], [3.0, 5.0], [4.0, 2.0]])
     segment = Segment(obs=torch.tensor([[0], [1], [2]]), actions=torch.tensor([0, 1]),
                       rewards=torch.tensor([1.0, 0.0]), terminated=False, next_action=1)
-    loss, _ = QLearning(AlgoConfig(algo=algo, gamma=0.5)).loss(net, segment, target)
+    loss, stats = QLearning(AlgoConfig(algo=algo, gamma=0.5)).loss(net, segment, target)
     q_taken = [1.0, -1.0]
     assert loss.item() == pytest.approx(sum((y - q) ** 2 for y, q in zip(targets, q_taken)))
+    # Q's spread over the segment's states s_0, s_1: action 0 (1, 0) and action 1 (2, -1).
+    assert stats["q_spread"] == pytest.approx((0.5 + 1.5) / 2)
     loss.backward()
     assert target.table.grad is None  # the target network is never trained
 

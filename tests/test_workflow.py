@@ -343,8 +343,8 @@ def test_tensorboard_holds_the_conventional_scalars(runs):
 
     common = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "charts/learning_rate",
               "losses/grad_norm"}
-    assert common | {"losses/policy_loss", "losses/value_loss", "losses/entropy"} <= tags("a3c-1")
-    assert common | {"losses/td_loss", "losses/q_values", "charts/epsilon/learner_0",
+    assert common | {"losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/value_spread"} <= tags("a3c-1")
+    assert common | {"losses/td_loss", "losses/q_values", "losses/q_spread", "charts/epsilon/learner_0",
                      "charts/epsilon/learner_1"} <= tags("q")
 
 

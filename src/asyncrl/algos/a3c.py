@@ -88,6 +88,8 @@ class A3C(Algorithm):
             "value_loss": vl.item() / n,
             "entropy": ent.item() / n,
             **value_diagnostics(returns, advantages.detach()),
+            # A torso that has collapsed gives every state the same value: this falls to ~0.
+            "value_spread": float(values.detach()[batch.step_rows].std(unbiased=False)),
         }
         return total, stats
 

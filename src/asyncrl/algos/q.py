@@ -124,7 +124,8 @@ class QLearning(Algorithm):
     def loss(self, net: torch.nn.Module, segments: Segment | Sequence[Segment], target_net: torch.nn.Module
              ) -> tuple[torch.Tensor, dict[str, float]]:
         batch = Batch.of(segments)
-        q = net(batch.obs[batch.step_rows]).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+        q_all = net(batch.obs[batch.step_rows])
+        q = q_all.gather(1, batch.actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():  # one batched forward of the target network for every segment
             if self.kind == "n-step-q":
                 last_q = target_net(batch.obs[batch.last_rows])
@@ -145,7 +146,10 @@ class QLearning(Algorithm):
         td = torch.cat(targets) - q
         loss = td.pow(2).sum()
         # Summed over the steps of every segment, as the paper accumulates a segment's gradients.
+        # q_spread: each action's Q(s, a) std over the batch's states, averaged over the actions;
+        # a torso that has collapsed gives every state the same values and it falls to ~0.
         return loss, {"td_loss": loss.item() / batch.steps, "q_values": q.mean().item(),
+                      "q_spread": float(q_all.detach().std(0, unbiased=False).mean()),
                       "epsilon": self.epsilon}
 
 

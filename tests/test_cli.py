@@ -24,8 +24,8 @@ def test_train_on_atari_writes_the_run_directory_and_evaluate_reports_json(cli, 
     a3c = {"algo": "a3c", "t_max": 5, "gamma": 0.99, "entropy_beta": 0.01, "value_loss_coef": 0.5}
     assert {k: config["algo"][k] for k in a3c} == a3c
     # A3C FF on Atari: the paper's lr and clip, RMSProp stepped as the Pong runs chose (issue 15).
-    assert config["optim"] == {"lr": 7e-4, "lr_anneal": True, "rms_alpha": 0.99, "rms_eps": 1e-5,
-                               "rms_init": 1.0, "max_grad_norm": 40.0}
+    assert config["optim"] == {"lr": 7e-4, "lr_anneal": True, "lr_warmup_frames": 0, "rms_alpha": 0.99,
+                               "rms_eps": 1e-5, "rms_init": 1.0, "max_grad_norm": 40.0}
     with open(run / "metrics.csv") as f:
         assert next(csv.reader(f)) == ["frames", "wall_seconds", "worker", "return", "length", "env",
                                        "final_epsilon"]

@@ -1,5 +1,6 @@
 """Shared RMSProp: the paper's update with epsilon inside the square root, shared across processes."""
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -53,6 +54,14 @@ def test_learning_rate_anneals_linearly_to_zero_over_the_budget():
     assert linear_lr(1e-3, 1000, 1000) == 0.0
     assert linear_lr(1e-3, 1200, 1000) == 0.0
     assert linear_lr(1e-3, 500, 1000, anneal=False) == 1e-3
+
+
+def test_a_warm_up_raises_the_learning_rate_from_zero_and_then_hands_over_to_the_annealing():
+    assert linear_lr(1e-3, 0, 1000, warmup_frames=100) == 0.0
+    assert linear_lr(1e-3, 50, 1000, warmup_frames=100) == pytest.approx(0.5 * 1e-3 * 0.95)
+    assert linear_lr(1e-3, 100, 1000, warmup_frames=100) == pytest.approx(1e-3 * 0.9)
+    assert linear_lr(1e-3, 500, 1000, warmup_frames=100) == linear_lr(1e-3, 500, 1000)
+    assert linear_lr(1e-3, 25, 1000, anneal=False, warmup_frames=100) == pytest.approx(2.5e-4)
 
 
 def test_a_measured_update_is_the_same_update_and_reports_its_size_relative_to_the_parameters():

@@ -133,8 +133,8 @@ def test_presets_set_the_papers_settings_and_flags_override_them(tmp_path):
     lstm = resolved(tmp_path, "--preset", "atari-a3c-lstm", "--env", "ALE/Breakout-v5")
     assert lstm["algo"]["algo"] == "a3c" and lstm["net"]["core"] == "lstm" and lstm["net"]["lstm_cells"] == 256
     assert lstm["run"]["workers"] == 16 and lstm["run"]["frames"] == 80_000_000
-    assert lstm["optim"] == {"lr": 7e-4, "lr_anneal": True, "rms_alpha": 0.99, "rms_eps": 0.1,
-                             "rms_init": 0.0, "max_grad_norm": 40.0}
+    assert lstm["optim"] == {"lr": 7e-4, "lr_anneal": True, "lr_warmup_frames": 0, "rms_alpha": 0.99,
+                             "rms_eps": 0.1, "rms_init": 0.0, "max_grad_norm": 40.0}
     assert lstm["env"]["terminal_on_life_loss"] is True and lstm["algo"]["t_max"] == 5
     assert lstm["net"]["init"] == "uniform" and lstm["run"]["envs_per_worker"] == 1
 
@@ -354,3 +354,19 @@ def test_the_presets_are_importable_configs():
     assert set(asyncrl.PRESETS) == {"atari-a3c-ff", "atari-a3c-lstm", "atari-one-step-q", "atari-one-step-sarsa",
                                     "atari-n-step-q", "mujoco-a3c"}
     assert math.isclose(config.optim.rms_eps, 0.1)
+
+
+def test_a_warm_up_holds_the_logged_learning_rate_below_its_initial_value_and_rising(cli, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = cli("train", "--env", "CartPole-v1", "--workers", "1", "--frames", "6k", "--lr", "1e-2",
+                 "--no-lr-anneal", "--lr-warmup-frames", "12k", "--log-interval", "0.1", "--run-dir", "warm",
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(tmp_path / "warm" / "tb"))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("charts/learning_rate")]
+    assert len(logged) >= 2
+    for frames, lr in logged:  # lr * frames / warm-up frames, at the frames of each report
+        assert lr == pytest.approx(1e-2 * min(frames, 12_000) / 12_000, rel=0.05, abs=2e-4)
+    assert logged[-1][1] > logged[0][1] and max(lr for _, lr in logged) < 1e-2 * 0.5 + 2e-4

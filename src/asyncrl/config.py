@@ -276,6 +276,13 @@ class OptimConfig:
     lr_anneal: bool = field(
         default=True, metadata=_help("anneal the learning rate linearly to 0 over --frames")
     )
+    lr_warmup_frames: int = field(
+        default=0,
+        metadata=_help(
+            "raise the learning rate linearly from 0 over the first N frames, then anneal as usual "
+            "(0: no warm-up, the paper's)"
+        ),
+    )
     rms_alpha: float = field(default=0.99, metadata=_help("RMSProp decay of the squared-gradient average"))
     rms_eps: float | None = field(
         default=None,
@@ -551,6 +558,7 @@ def validate(config: TrainConfig) -> None:
     _check(math.isfinite(n.min_var) and n.min_var > 0.0, "min-var", n.min_var, "a positive number")
     _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
+    _check(o.lr_warmup_frames >= 0, "lr-warmup-frames", o.lr_warmup_frames, "a non-negative integer")
     _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")
     _check(o.rms_eps is None or (math.isfinite(o.rms_eps) and o.rms_eps > 0.0), "rms-eps", o.rms_eps,
            "a positive number")

@@ -227,7 +227,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
         frames = shared.add_frames(added)  # T <- T + steps
         if target_net is not None and (frames - added) // target_update < frames // target_update:
             shared.update_target()  # this learner took T past a multiple of I_target: theta- <- theta
-        lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal)
+        lr = linear_lr(config.optim.lr, frames, total_frames, config.optim.lr_anneal,
+                       config.optim.lr_warmup_frames)
         if math.isfinite(grad_norm):
             due = stats.report_due()  # measure the update's size once per report: it costs a pass
             update_ratio = shared.push([p.grad for p in params], lr, measure=due)

@@ -72,8 +72,11 @@ class SharedRMSprop:
             g.copy_(saved)
 
 
-def linear_lr(initial: float, frames: int, total_frames: int, anneal: bool = True) -> float:
-    """The paper's schedule: the learning rate falls linearly from ``initial`` to 0 over training."""
-    if not anneal:
-        return initial
-    return initial * max(0.0, 1.0 - frames / total_frames)
+def linear_lr(initial: float, frames: int, total_frames: int, anneal: bool = True,
+              warmup_frames: int = 0) -> float:
+    """The paper's schedule: the learning rate falls linearly from ``initial`` to 0 over training;
+    with ``warmup_frames``, it first rises linearly from 0 over those frames (the product of both)."""
+    lr = initial * max(0.0, 1.0 - frames / total_frames) if anneal else initial
+    if warmup_frames > 0:
+        lr *= min(1.0, frames / warmup_frames)
+    return lr

@@ -64,6 +64,7 @@ _ATARI = {
     ("algo", "gamma"): 0.99,
     ("optim", "lr"): 7e-4,
     ("optim", "lr_anneal"): True,
+    ("optim", "lr_warmup_frames"): 0,
     ("optim", "rms_alpha"): 0.99,
     ("optim", "rms_eps"): 0.1,
     ("optim", "rms_init"): 0.0,

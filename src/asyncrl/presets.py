@@ -127,9 +127,10 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                            "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
     ("run", "frames"): "lr anneals over A2C's 40M frames: an hour here holds 14-28M, and over 80M the rate would "
                        "barely fall within it",
-    ("atari-a3c-lstm", "optim", "lr"): "at 7e-4 the normalised steps kill most of the torso's units and the LSTM "
-                                       "sees one constant: its value explained nothing in 15 minutes of Pong; at "
-                                       "1e-4, 71 % of the returns' variance within 4 (docs/BENCHMARKS.md)",
+    ("atari-a3c-lstm", "optim", "lr"): "at 7e-4 (4 runs of 4, and half of those at 2-3e-4) the torso's units die "
+                                       "in the first minute of Pong and the LSTM sees one constant: its value "
+                                       "explained nothing; at 1e-4 (none of 4), 71 % of the returns' variance "
+                                       "within 4 minutes (docs/BENCHMARKS.md)",
     ("atari-n-step-q", "optim", "rms_eps"): "A3C FF's normalised RMSProp steps: with them and its layout n-step Q "
                                             "learnt Breakout to 47.8 in 15 minutes (docs/BENCHMARKS.md)",
 }

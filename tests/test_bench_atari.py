@@ -129,36 +129,39 @@ def test_the_baseline_plays_the_same_game_without_sticky_actions(env, game):
     assert module.sb3_game(env) == game
 
 
-def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(tmp_path, cli):
-    run_dir = tmp_path / "lstm"
-    trained = cli("train", "--env", "ALE/Pong-v5", "--net", "lstm", "--workers", "1", "--envs-per-worker", "2",
+def _probe(run_dir, *args):
+    return subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def _trained_and_probed(cli, run_dir, *flags):
+    """A 4,000-frame Pong run with ``flags``, and bench/probe.py's unit probe on it (60 steps)."""
+    trained = cli("train", "--env", "ALE/Pong-v5", *flags, "--workers", "1", "--envs-per-worker", "2",
                   "--frames", "4000", "--run-dir", str(run_dir))
     assert trained.returncode == 0, trained.stderr[-2000:]
-    probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "60"],
-                           capture_output=True, text=True, timeout=300, check=False)
+    probe = _probe(run_dir, "--steps", "60")
     assert probe.returncode == 0, probe.stderr[-2000:]
+    return probe.stdout
+
+
+def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(tmp_path, cli):
+    run_dir = tmp_path / "lstm"
+    out = _trained_and_probed(cli, run_dir, "--net", "lstm")
     for layer in ("conv1:", "conv2:", "fc   :", "lstm :"):
-        line = next(line for line in probe.stdout.splitlines() if line.strip().startswith(layer.strip()))
-        assert "spread across states" in line, probe.stdout
-    assert "value: mean" in probe.stdout and "policy: entropy" in probe.stdout
-    signal = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "10",
-                             "--signal"], capture_output=True, text=True, timeout=300, check=False)
+        line = next(line for line in out.splitlines() if line.strip().startswith(layer.strip()))
+        assert "spread across states" in line, out
+    assert "value: mean" in out and "policy: entropy" in out
+    signal = _probe(run_dir, "--steps", "10", "--signal")
     assert signal.returncode == 2 and "--signal reads feed-forward networks only" in signal.stderr
 
 
 def test_the_probe_reads_a_q_network_per_action_and_refuses_its_signal(tmp_path, cli):
     run_dir = tmp_path / "nstepq"
-    trained = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--workers", "1", "--envs-per-worker", "2",
-                  "--frames", "4000", "--run-dir", str(run_dir))
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "60"],
-                           capture_output=True, text=True, timeout=300, check=False)
-    assert probe.returncode == 0, probe.stderr[-2000:]
-    assert "epsilon-greedy (epsilon=0.05)" in probe.stdout and "fc   :" in probe.stdout
-    q_line = next(line for line in probe.stdout.splitlines() if "Q(s, a) per action" in line)
+    out = _trained_and_probed(cli, run_dir, "--algo", "n-step-q")
+    assert "epsilon-greedy (epsilon=0.05)" in out and "fc   :" in out
+    q_line = next(line for line in out.splitlines() if "Q(s, a) per action" in line)
     assert q_line.count(",") >= 2 * 6 - 1  # six means and six spreads: one per Pong action
-    shares = next(line for line in probe.stdout.splitlines() if "greedy action: share of states" in line)
+    shares = next(line for line in out.splitlines() if "greedy action: share of states" in line)
     assert abs(sum(float(v) for v in shares.split("[")[1].rstrip("]").split(",")) - 1) < 0.01
-    signal = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), str(run_dir), "--steps", "10",
-                             "--signal"], capture_output=True, text=True, timeout=300, check=False)
+    signal = _probe(run_dir, "--steps", "10", "--signal")
     assert signal.returncode == 2 and "--signal reads actor-critic networks only" in signal.stderr

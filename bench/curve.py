@@ -27,7 +27,7 @@ def curve(run_dir: Path, points: int) -> list[dict]:
         rows = [(int(r["frames"]), float(r["wall_seconds"]), float(r["return"]),
                  float(r["final_epsilon"]) if r.get("final_epsilon") else None) for r in csv.DictReader(f)]
     if not rows:
-        raise SystemExit(f"{run_dir}: no finished episodes in metrics.csv")
+        raise ValueError(f"{run_dir}: no finished episodes in metrics.csv yet")
     epsilons = sorted({r[3] for r in rows if r[3] is not None})
     last = rows[-1][0]
     out = []
@@ -83,12 +83,20 @@ def main() -> None:
     parser.add_argument("--diagnostics", action="store_true",
                         help="add the learners' statistics (entropy, explained variance, ...) per slice")
     args = parser.parse_args()
+    if args.points < 1:
+        parser.exit(2, f"curve.py: --points must be at least 1, got {args.points}\n")
+    if not (args.run_dir / "metrics.csv").is_file():
+        parser.exit(2, f"curve.py: {args.run_dir} has no metrics.csv: not a run directory (asyncrl train "
+                       "--run-dir), or its run has not started\n")
+    try:
+        points = curve(args.run_dir, args.points)
+    except ValueError as error:
+        parser.exit(2, f"curve.py: {error}\n")
     summary_file = args.run_dir / "summary.json"
     if summary_file.exists():  # absent while the run is still going
         summary = json.loads(summary_file.read_text())
         print(f"{summary['algo']} on {summary['env']}, {summary['workers']} workers: {summary['frames']:,} "
               f"frames in {summary['wall_seconds']:.0f} s ({summary['frames_per_second']:,.0f} frames/s)\n")
-    points = curve(args.run_dir, args.points)
     columns: dict[str, list[float | None]] = {
         f"return at ε {eps:g}": [p["by_epsilon"][eps] for p in points] for eps in points[0]["by_epsilon"]}
     if args.diagnostics:

@@ -42,3 +42,13 @@ def test_runs_without_final_epsilons_have_only_the_overall_mean(tmp_path):
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines() == ["| frames | wall-clock | episodes in slice | mean return |",
                                               "|---|---|---|---|", "| 200 | 0.2 min | 2 | 2.0 |"]
+
+
+def test_a_path_that_is_no_run_or_a_run_without_games_is_refused_in_one_line(tmp_path):
+    _metrics(tmp_path / "fresh", [], ("frames", "wall_seconds", "worker", "return", "length", "env", "final_epsilon"))
+    for args, says in (([str(tmp_path / "missing")], "has no metrics.csv"),
+                       ([str(tmp_path / "fresh")], "no finished episodes"),
+                       ([str(tmp_path / "fresh"), "--points", "0"], "--points must be at least 1")):
+        result = subprocess.run([sys.executable, str(CURVE), *args], capture_output=True, text=True, check=False)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,4 +1,4 @@
-"""The defaults a user gets: A3C and n-step Q on Atari laid out for the machine, the paper's presets unchanged."""
+"""The defaults a user gets: every method on Atari laid out for the machine, the paper's presets unchanged."""
 
 import pytest
 
@@ -13,13 +13,14 @@ def _resolved(env="ALE/Pong-v5", **groups) -> TrainConfig:
 
 # The methods with asyncrl's own Atari defaults (issues 15, 16).
 OURS = {"A3C FF": {}, "A3C LSTM": {"net": NetConfig(core="lstm")},
-        "n-step Q": {"algo": AlgoConfig(algo="n-step-q")}}
+        "n-step Q": {"algo": AlgoConfig(algo="n-step-q")}, "one-step Q": {"algo": AlgoConfig(algo="one-step-q")},
+        "one-step Sarsa": {"algo": AlgoConfig(algo="one-step-sarsa")}}
 
 
 @pytest.mark.parametrize("method", OURS)
 @pytest.mark.parametrize("cores, workers, envs", [(1, 1, 16), (2, 2, 8), (3, 3, 6), (4, 4, 4), (16, 16, 1),
                                                    (64, 16, 1)])
-def test_a3c_and_n_step_q_on_atari_run_a_learner_per_core_with_at_least_16_environments_in_all(
+def test_our_methods_on_atari_run_a_learner_per_core_with_at_least_16_environments_in_all(
         monkeypatch, method, cores, workers, envs):
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     run = _resolved(**OURS[method]).run
@@ -35,17 +36,18 @@ def test_a_layout_given_in_part_is_completed_around_it(monkeypatch):
     assert (run.workers, run.envs_per_worker) == (2, 32)
 
 
-def test_the_papers_presets_and_the_one_step_methods_keep_16_learners_of_one_environment(monkeypatch):
+PAPERS = ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q", "atari-one-step-q", "atari-one-step-sarsa")
+
+
+def test_the_papers_presets_keep_16_learners_of_one_environment(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q", "atari-one-step-q"):
+    for name in PAPERS:
         run = resolve(preset_config(name, "ALE/Pong-v5")).run
         assert (run.workers, run.envs_per_worker) == (16, 1), name
-    for algo in ("one-step-q", "one-step-sarsa"):
-        run = _resolved(algo=AlgoConfig(algo=algo)).run
-        assert (run.workers, run.envs_per_worker) == (16, 1), algo
 
 
-@pytest.mark.parametrize("method, lr", [("A3C FF", 7e-4), ("A3C LSTM", 1e-4), ("n-step Q", 7e-4)])
+@pytest.mark.parametrize("method, lr", [("A3C FF", 7e-4), ("A3C LSTM", 1e-4), ("n-step Q", 7e-4),
+                                        ("one-step Q", 2e-3), ("one-step Sarsa", 2e-3)])
 def test_our_methods_on_atari_take_normalised_rmsprop_steps_that_start_small_and_the_rest_keep_the_papers(
         method, lr):
     config = _resolved(**OURS[method])
@@ -55,11 +57,10 @@ def test_our_methods_on_atari_take_normalised_rmsprop_steps_that_start_small_and
     assert _resolved(optim=OptimConfig(lr=3e-4), **OURS[method]).optim.lr == 3e-4
 
 
-def test_the_papers_presets_and_the_other_methods_keep_the_papers_rmsprop_and_lr():
-    for config in (*(resolve(preset_config(name, "ALE/Pong-v5"))
-                     for name in ("atari-a3c-ff", "atari-a3c-lstm", "atari-n-step-q")),
-                   _resolved(algo=AlgoConfig(algo="one-step-q")), _resolved(algo=AlgoConfig(algo="one-step-sarsa"))):
-        assert (config.optim.rms_eps, config.optim.rms_init, config.optim.lr) == (0.1, 0.0, 7e-4)
+def test_the_papers_presets_keep_the_papers_rmsprop_and_lr():
+    for name in PAPERS:
+        config = resolve(preset_config(name, "ALE/Pong-v5"))
+        assert (config.optim.rms_eps, config.optim.rms_init, config.optim.lr) == (0.1, 0.0, 7e-4), name
     cartpole = _resolved("CartPole-v1").optim
     assert (cartpole.rms_eps, cartpole.rms_init) == (0.1, 0.0)
     assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
@@ -101,6 +102,11 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert any(line.strip().startswith("--lr 0.0001 (paper 0.0007): at 7e-4") for line in lstm)
     n_step = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--print-config").stderr
     assert "--rms-eps 1e-05 (paper 0.1): A3C FF's normalised RMSProp steps" in n_step
+    for algo in ("one-step-q", "one-step-sarsa"):
+        one_step = cli("train", "--env", "ALE/SpaceInvaders-v5", "--algo", algo, "--print-config").stderr
+        assert one_step.splitlines()[0] == f"differs from the paper's settings (--preset atari-{algo}):"
+        assert "--lr 0.002 (paper 0.0007): " in one_step and "SpaceInvaders" in one_step
+        assert "--envs-per-worker" in one_step and "--rms-eps 1e-05 (paper 0.1)" in one_step
 
     given = cli("train", "--env", "ALE/Pong-v5", "--lr", "1e-3", "--print-config")
     assert "--lr 0.001 (paper 0.0007): as given" in given.stderr

@@ -133,6 +133,12 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                                        "within 4 minutes (docs/BENCHMARKS.md)",
     ("atari-n-step-q", "optim", "rms_eps"): "A3C FF's normalised RMSProp steps: with them and its layout n-step Q "
                                             "learnt Breakout to 47.8 in 15 minutes (docs/BENCHMARKS.md)",
+    ("atari-one-step-q", "optim", "lr"): "with A3C FF's layout and RMSProp, one-step Q's greedy policy played "
+                                         "SpaceInvaders no better than random after 15 minutes at 7e-4 (157) and "
+                                         "scored 372 at 2e-3 (docs/BENCHMARKS.md)",
+    ("atari-one-step-sarsa", "optim", "lr"): "one-step Q's: Sarsa differs from it only in its target, and at 2e-3 "
+                                             "its SpaceInvaders training games were as one-step Q's over the same "
+                                             "frames (docs/algorithms/q.md)",
 }
 
 

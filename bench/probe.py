@@ -4,7 +4,10 @@
     with evaluation's epsilon, 0.05) and report, per layer of the conv torso (and the LSTM's
     output, for A3C LSTM), the share of units (channels) that never fire, the share of activations
     that are positive, the mean activation and its spread across states (the std over states,
-    averaged over units); then the spread of the value over those states and the policy's entropy,
+    averaged over units); for A3C LSTM, each gate's pre-activations over those states (mean, size,
+    and the mean derivative of its sigmoid or tanh: near 0 when saturated, so that no gradient
+    passes) and the size and spread of the LSTM's input W_ih x; then the spread of the value over
+    those states and the policy's entropy,
     or for a Q network each action's Q(s, a) (mean, std over states) and how often each action is
     the greedy one. A torso whose units have died, or whose features have grown into one constant,
     gives the same value to every state (std ~0): nothing can learn.
@@ -46,6 +49,41 @@ def load(path: Path) -> Agent:
     return agent
 
 
+def lstm_gates(lstm: torch.nn.LSTM, x: torch.Tensor, lengths: list[int]) -> tuple[torch.Tensor, ...]:
+    """Step a one-layer ``nn.LSTM`` through sequences laid end to end (``lengths``), each from
+    zeros: its gates' pre-activations (steps, 4 x cells, PyTorch's order i, f, g, o), their input
+    part W_ih x + b_ih, and the outputs h (which equal the LSTM's own)."""
+    cells = lstm.hidden_size
+    pres, inputs, outs = [], [], []
+    start = 0
+    for length in lengths:
+        h, c = x.new_zeros(1, cells), x.new_zeros(1, cells)
+        for t in range(start, start + length):
+            from_input = x[t:t + 1] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0
+            pre = from_input + h @ lstm.weight_hh_l0.T + lstm.bias_hh_l0
+            i, f, g, o = pre.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            pres.append(pre)
+            inputs.append(from_input)
+            outs.append(h)
+        start += length
+    return torch.cat(pres), torch.cat(inputs), torch.cat(outs)
+
+
+def print_gates(pre: torch.Tensor, from_input: torch.Tensor) -> None:
+    parts = []
+    for name, z in zip(("input i", "forget f", "cell g", "output o"), pre.chunk(4, 1), strict=True):
+        if name == "cell g":
+            slope = f"tanh' {(1 - torch.tanh(z) ** 2).mean():.3f} (at most 1)"
+        else:
+            slope = f"sigmoid' {(torch.sigmoid(z) * (1 - torch.sigmoid(z))).mean():.3f} (at most 0.25)"
+        parts.append(f"{name} mean {z.mean():+.2f}, size {z.abs().mean():.2f}, {slope}")
+    print("  gates: pre-activations " + "; ".join(parts))
+    print(f"  lstm input W_ih x: size {from_input.abs().mean():.3f}, spread across states "
+          f"{from_input.std(0).mean():.4f}")
+
+
 def units(agent: Agent, steps: int, seed: int) -> None:
     net, env = agent.net, agent.make_env()
     obs, _ = env.reset(seed=seed)
@@ -70,6 +108,7 @@ def units(agent: Agent, steps: int, seed: int) -> None:
             lengths = [b - a for a, b in zip(episodes, [*episodes[1:], len(frames)], strict=True) if b > a]
             zeros = net.zero_state(len(lengths))
             layers.append(("lstm", net.core(h3, zeros[0], lengths)[0]))
+            gates = lstm_gates(net.core.lstm, h3, lengths)[:2]
             net.state = zeros
         out = net(x, lengths) if net.recurrent else net(x)
     print(f"{agent.config.env.env_id}, checkpoint at {agent.checkpoint_frames:,} frames, {steps} steps of its play "
@@ -78,6 +117,7 @@ def units(agent: Agent, steps: int, seed: int) -> None:
         spread = f"mean {h.mean().item():.4f}, spread across states {h.std(0).mean().item():.4f}"  # per unit
         if name == "lstm":  # h = o * tanh(c): no ReLU, nothing that "fires"
             print(f"  {name:5s}: {spread}")
+            print_gates(*gates)
             continue
         per_unit = h.transpose(0, 1).flatten(1) if h.dim() == 4 else h.T
         dead = (per_unit.max(1).values <= 0).float().mean().item()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
 
@@ -153,8 +154,26 @@ def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(t
         line = next(line for line in out.splitlines() if line.strip().startswith(layer.strip()))
         assert "spread across states" in line, out
     assert "value: mean" in out and "policy: entropy" in out
+    gates = next(line for line in out.splitlines() if line.strip().startswith("gates:"))
+    slopes = [float(part.split("' ")[1].split()[0]) for part in gates.split(";")]
+    assert len(slopes) == 4 and all(0 < v <= 0.25 for v in slopes[:2] + slopes[3:]) and 0 < slopes[2] <= 1, gates
+    assert "lstm input W_ih x: size" in out
     signal = _probe(run_dir, "--steps", "10", "--signal")
     assert signal.returncode == 2 and "--signal reads feed-forward networks only" in signal.stderr
+
+
+def test_the_probes_gates_are_the_lstms_own():
+    spec = importlib.util.spec_from_file_location("probe", BENCH.parent / "probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(5, 3, batch_first=True)
+    x, lengths = torch.randn(7, 5), [4, 3]  # two sequences, each from zeros
+    with torch.no_grad():
+        pre, from_input, h = probe.lstm_gates(lstm, x, lengths)
+        own = torch.cat([lstm(x[:4].unsqueeze(0))[0][0], lstm(x[4:].unsqueeze(0))[0][0]])
+    assert pre.shape == (7, 12) and torch.allclose(h, own, atol=1e-6)
+    assert torch.allclose(from_input, x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0)
 
 
 def test_the_probe_reads_a_q_network_per_action_and_refuses_its_signal(tmp_path, cli):

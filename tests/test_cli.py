@@ -138,7 +138,8 @@ def test_help_shows_every_hyperparameter_with_its_default(cli):
     assert result.returncode == 0
     text = " ".join(result.stdout.split())  # as read, whatever the width argparse wrapped it to
     ours = "A3C FF, A3C LSTM, n-step Q, one-step Q, one-step Sarsa on Atari"  # with asyncrl's own Atari defaults
-    for flag, default in [("--lr", "0.0007 on Atari, 0.0001 for A3C LSTM and 0.002 for one-step Q and Sarsa there"), ("--gamma", "0.99"), ("--t-max", "5"),
+    for flag, default in [("--lr", "0.0007 on Atari, 0.0001 for A3C LSTM and 0.002 for one-step Q and Sarsa there"),
+                          ("--gamma", "0.99"), ("--t-max", "5"),
                           ("--entropy-beta", "0.01"), ("--rms-eps", f"1e-05 for {ours}"),
                           ("--rms-alpha", "0.99"), ("--rms-init", f"1 for {ours}"),
                           ("--init", "orthogonal on Atari"), ("--max-grad-norm", "40 on Atari"),

@@ -275,8 +275,8 @@ class OptimConfig:
         default=None,
         metadata=_help(
             f"initial learning rate (default: {ATARI_LR:g} on Atari, {ATARI_LSTM_LR:g} for A3C LSTM "
-            f"and {ATARI_ONE_STEP_LR:g} for one-step Q and Sarsa there; otherwise {CLASSIC_LR:g} for A3C, {CONTINUOUS_LR:g} for A3C with continuous "
-            f"actions, {CLASSIC_Q_LR:g} for the Q methods)"
+            f"and {ATARI_ONE_STEP_LR:g} for one-step Q and Sarsa there; otherwise {CLASSIC_LR:g} for "
+            f"A3C, {CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
         ),
     )
     lr_anneal: bool = field(

@@ -12,6 +12,15 @@ import torch
 BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
 
 
+def _bench_module(name: str):
+    """bench/NAME.py imported as a module (bench/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH.parent))
+    spec.loader.exec_module(module)
+    return module
+
+
 def _bench(*args, cwd):
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, check=False)
@@ -125,11 +134,7 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
                                        ("ALE/SpaceInvaders-v5", "SpaceInvadersNoFrameskip-v4"),
                                        ("BreakoutNoFrameskip-v4", "BreakoutNoFrameskip-v4")])
 def test_the_baseline_plays_the_same_game_without_sticky_actions(env, game):
-    spec = importlib.util.spec_from_file_location("bench_atari", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH.parent))
-    spec.loader.exec_module(module)
-    assert module.sb3_game(env) == game
+    assert _bench_module("atari").sb3_game(env) == game
 
 
 def _probe(run_dir, *args):
@@ -163,9 +168,7 @@ def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(t
 
 
 def test_the_probes_gates_are_the_lstms_own():
-    spec = importlib.util.spec_from_file_location("probe", BENCH.parent / "probe.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    probe = _bench_module("probe")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(5, 3, batch_first=True)
     x, lengths = torch.randn(7, 5), [4, 3]  # two sequences, each from zeros

@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import re
 import statistics
 import subprocess
@@ -56,7 +55,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import first_reaching, machine
+from common import episode_returns, first_reaching, fmt, machine, mean_or_none
 
 from asyncrl.agent import ATARI_EVAL_EPSILON
 from asyncrl.config import parse_count
@@ -95,7 +94,7 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
     evaluation = json.loads(subprocess.run(
         [sys.executable, "-m", "asyncrl", "evaluate", str(run_dir), "--json", "--episodes", str(args.eval_episodes)],
         check=True, capture_output=True, text=True).stdout)
-    returns = _returns(run_dir / "metrics.csv")
+    returns = episode_returns(run_dir / "metrics.csv")
     png = run_dir / "curve.png"
     if returns:  # a budget too short for a single game has no curve
         subprocess.run([sys.executable, "-m", "asyncrl", "plot", str(run_dir), "-o", str(png), "--smooth",
@@ -116,7 +115,7 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
         "process_seconds": round(process_seconds, 1),
         "frames_per_second": summary["frames_per_second"],
         "episodes": summary["episodes"],
-        "final_mean_last_10": _mean(returns[-WINDOW:]),
+        "final_mean_last_10": mean_or_none(returns[-WINDOW:]),
         "final_mean_last_100": summary["mean_return_last_100"],
         "evaluation": {"episodes": evaluation["episodes"], "mean": evaluation["mean_return"],
                        "std": evaluation["std_return"], "min": evaluation["min_return"],
@@ -239,7 +238,7 @@ def sb3_child(args) -> None:
             score, steps = 0.0, 0
             if not done[0]:
                 obs = eval_env.reset()
-    returns = _returns(run_dir / "metrics.csv")
+    returns = episode_returns(run_dir / "metrics.csv")
     frames = model.num_timesteps * SB3_TIMESTEP_FRAMES
     result = {
         "seed": seed,
@@ -250,25 +249,12 @@ def sb3_child(args) -> None:
         "frames_per_second": round(frames / train_seconds, 1),
         "episodes": len(returns),
         "updates": model._n_updates,  # gradient steps taken: DQN takes none before its learning starts
-        "final_mean_last_10": _mean(returns[-WINDOW:]),
-        "final_mean_last_100": _mean(returns[-100:]),
+        "final_mean_last_10": mean_or_none(returns[-WINDOW:]),
+        "final_mean_last_100": mean_or_none(returns[-100:]),
         "evaluation": {"episodes": len(scores), "mean": float(np.mean(scores)), "std": float(np.std(scores)),
                        "min": float(np.min(scores)), "max": float(np.max(scores))},
     }
     (run_dir / "result.json").write_text(json.dumps(result, indent=2))
-
-
-def _returns(metrics: Path) -> list[float]:
-    with open(metrics, newline="") as f:
-        return [float(row["return"]) for row in csv.DictReader(f)]
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _fmt(x: float | None, digits: int = 1) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
 
 
 def plot(out_dir: Path, results: dict, title: str) -> Path | None:
@@ -309,7 +295,7 @@ def report(results: dict) -> None:
             if target is not None:
                 cells.append(f"{reached['frames']:,}, {reached['wall_seconds'] / 60:.1f}" if reached else "not reached")
             ev = r["evaluation"]
-            cells += [_fmt(r["final_mean_last_10"]), f"{_fmt(ev['mean'])} ± {_fmt(ev['std'])}"]
+            cells += [fmt(r["final_mean_last_10"]), f"{fmt(ev['mean'])} ± {fmt(ev['std'])}"]
             print("| " + " | ".join(cells) + " |")
     for name, rows in (("asyncrl", results["asyncrl"]), (baseline, results.get("baseline") or [])):
         if len(rows) > 1:

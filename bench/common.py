@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import platform
 from collections import deque
@@ -32,3 +33,18 @@ def first_reaching(metrics: Path, target: float, window: int) -> dict | None:
                 return {"episodes": n, "frames": int(row["frames"]), "wall_seconds": float(row["wall_seconds"]),
                         "mean_return": sum(recent) / window}
     return None
+
+
+def episode_returns(metrics: Path) -> list[float]:
+    """The returns of a run's finished episodes (asyncrl's metrics.csv, or a baseline's alike)."""
+    with open(metrics, newline="") as f:
+        return [float(row["return"]) for row in csv.DictReader(f)]
+
+
+def mean_or_none(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def fmt(x: float | None, digits: int = 1) -> str:
+    """A table cell: thousands separated, a dash for a missing value."""
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"

@@ -89,6 +89,9 @@ class RecordingShared:
     def observe(self, obs):
         self.net.obs_norm.update(obs)
 
+    def observe_returns(self, returns):
+        self.net.reward_norm.update(returns)
+
     def push(self, grads, lr, measure=False):
         return self.optimizer.step(grads, lr, measure)
 

@@ -113,6 +113,9 @@ def test_resume_continues_parameters_optimiser_and_frame_counter(cli, tmp_path):
         (["--env", "CartPole-v1", "--net", "gru"], ["--net", "gru", "lstm"]),
         (["--env", "ALE/Pong-v5", "--obs-norm"], ["--obs-norm", "vector observations"]),
         (["--env", "Pendulum-v1", "--min-var", "0"], ["--min-var", "positive"]),
+        (["--env", "Pendulum-v1", "--policy-std", "wide"], ["--policy-std", "softplus, log-std"]),
+        (["--env", "Pendulum-v1", "--activation", "gelu"], ["--activation", "relu, tanh"]),
+        (["--env", "ALE/Pong-v5", "--reward-norm"], ["--reward-norm", "clipped"]),
         (["--env", "Blackjack-v1"], ["observation space", "not supported"]),
         (["--env", "CartPole-v1", "--gamma", "1.5"], ["--gamma", "1.5"]),
         (["--env", "CartPole-v1", "--lr", "-1"], ["--lr"]),
@@ -226,6 +229,8 @@ def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_pa
     "env, flags, policy",
     [
         ("Pendulum-v1", ["--obs-norm"], "gaussian mean"),
+        ("Pendulum-v1", ["--obs-norm", "--reward-norm", "--policy-std", "log-std", "--log-std-init", "-0.5",
+                         "--activation", "tanh", "--hidden", "64,64"], "gaussian mean"),
         ("CartPole-v1", ["--net", "lstm"], "sampled"),
         ("InvertedPendulum-v5", ["--net", "lstm"], "gaussian mean"),
     ],

@@ -13,7 +13,7 @@ from asyncrl import AlgoConfig, NetConfig
 from asyncrl.algos import A3C, Segment
 from asyncrl.algos.policies import Gaussian
 from asyncrl.envs import ActionSpec
-from asyncrl.nets import ObsNorm, build_network
+from asyncrl.nets import ObsNorm, RewardNorm, build_network
 
 MEAN = torch.tensor([[0.0, 1.0], [-0.5, 2.0], [3.0, -1.0]])
 VAR = torch.tensor([[1.0, 0.25], [2.0, 0.5], [0.01, 4.0]])
@@ -126,3 +126,93 @@ def test_normalising_networks_keep_their_statistics_in_the_state_dict():
     fresh = build_network((4,), ActionSpec(True, 1), "actor_critic", NetConfig(obs_norm=True))
     fresh.load_state_dict(state)
     torch.testing.assert_close(fresh.obs_norm.mean, torch.ones(4, dtype=torch.float64))
+
+
+def test_a_state_independent_log_std_gives_every_state_the_same_variance():
+    config = NetConfig(policy_std="log-std", log_std_init=-0.5, min_var=0.01)
+    net = build_network((5,), ActionSpec(continuous=True, size=2), "actor_critic", config)
+    assert not hasattr(net.head, "var")
+    params, _ = net(torch.randn(4, 5) * 10)
+    mean, var = Gaussian.split(params)
+    # exp(2 * -0.5) + 0.01, whatever the state
+    torch.testing.assert_close(var, torch.full((4, 2), math.exp(-1.0) + 0.01))
+    assert len(set(mean[:, 0].tolist())) == 4  # the mean still depends on the state
+
+
+def test_the_log_std_is_learnt_from_the_log_probability_and_entropy():
+    config = NetConfig(policy_std="log-std", log_std_init=0.0, min_var=1e-6)
+    net = build_network((3,), ActionSpec(continuous=True, size=1), "actor_critic", config)
+    params, _ = net(torch.zeros(1, 3))
+    # At log-std 0 (sigma 1, the floor negligible): d/d(log sigma) of log N(a; mu, 1) is (a - mu)^2 - 1.
+    action = Gaussian.split(params)[0].detach() + 3.0
+    Gaussian.log_prob(params, action).sum().backward()
+    assert net.head.log_std.grad.item() == pytest.approx(3.0**2 - 1.0, rel=1e-4)
+    net.zero_grad()
+    params, _ = net(torch.zeros(1, 3))
+    Gaussian.entropy(params).sum().backward()  # entropy 1/2 log(2 pi e sigma^2): d/d(log sigma) = 1
+    assert net.head.log_std.grad.item() == pytest.approx(1.0, rel=1e-4)
+
+
+def test_the_mlp_torso_can_use_tanh():
+    net = build_network((4,), ActionSpec(True, 1), "actor_critic", NetConfig(activation="tanh", hidden=(64, 64)))
+    assert [type(m) for m in net.torso.body] == [nn.Linear, nn.Tanh, nn.Linear, nn.Tanh]
+    assert net.torso(torch.randn(100, 4) * 100).abs().max() <= 1.0
+
+
+def test_reward_scale_is_the_running_std_of_the_returns_clipped():
+    norm = RewardNorm(clip=5.0)
+    first, second = torch.tensor([[1.0], [3.0]]), torch.tensor([[-2.0], [6.0], [0.0]])
+    norm.update(first)  # as two learners would, one batch each
+    norm.update(second)
+    everything = torch.cat([first, second]).double()
+    torch.testing.assert_close(norm.var, everything.var(0, unbiased=False))
+    std = everything.std(unbiased=False).item()
+    scaled = norm.scale(torch.tensor([1.0, -2.0, 100.0]))
+    torch.testing.assert_close(scaled, torch.tensor([1.0 / std, -2.0 / std, 5.0]))
+    net = build_network((4,), ActionSpec(True, 1), "actor_critic", NetConfig(reward_norm=True))
+    net.reward_norm.update(everything)
+    fresh = build_network((4,), ActionSpec(True, 1), "actor_critic", NetConfig(reward_norm=True))
+    fresh.load_state_dict(net.state_dict())
+    torch.testing.assert_close(fresh.reward_norm.var, norm.var)
+
+
+def test_the_learner_scales_rewards_by_the_spread_of_discounted_returns(monkeypatch):
+    from asyncrl.config import AlgoConfig, EnvConfig, RunConfig, TrainConfig, resolve
+    from asyncrl.learner import run_learner
+    from conftest import RecordingShared, recording_algorithm
+
+    gamma = 0.9
+    config = resolve(TrainConfig(env=EnvConfig(env_id="Pendulum-v1"), net=NetConfig(reward_norm=True),
+                                 algo=AlgoConfig(gamma=gamma), run=RunConfig(workers=1, frames=600)),
+                     ActionSpec(True, 1))
+    net = build_network((3,), ActionSpec(True, 1), "actor_critic", config.net)
+
+    class Shared(RecordingShared):
+        """Records the returns folded in and the scale each segment's rewards were divided by."""
+
+        def __init__(self, net):
+            super().__init__(net)
+            self.observed, self.stds = [], []
+
+        def pull(self, tensors):
+            super().pull(tensors)
+            self.stds.append(math.sqrt(self.net.reward_norm.var.item() + 1e-8))
+
+        def observe_returns(self, returns):
+            self.observed.append(returns.squeeze(1))
+            super().observe_returns(returns)
+
+    shared = Shared(net)
+    segments = recording_algorithm(monkeypatch)
+    run_learner(0, config, shared, seed=0)
+    assert {len(update) for update, _, _ in segments} == {1}  # one environment: one segment per update
+    raw = torch.cat([update[0].rewards.double() * std for (update, _, _), std in zip(segments, shared.stds)])
+    assert len(raw) == 600 and (raw < 0).all() and raw.min() > -17  # Pendulum's raw rewards: in [-16.3, 0]
+    # The returns folded in are each step's discounted return since its episode began (200 steps).
+    expected, running = [], 0.0
+    for t, r in enumerate(raw.tolist()):
+        running = (0.0 if t % 200 == 0 else gamma * running) + r
+        expected.append(running)
+    torch.testing.assert_close(torch.cat(shared.observed), torch.tensor(expected, dtype=torch.float64))
+    assert shared.net.reward_norm.count.item() == 600
+    assert shared.stds[-1] > 5  # the scale grew from its start at 1 to the returns' spread

@@ -188,6 +188,21 @@ def test_a_ray_run_resumes_from_its_checkpoint_on_the_cluster(cluster, tmp_path)
     assert json.loads((run_dir / "config.json").read_text())["run"]["address"] == cluster.address
 
 
+@pytest.mark.timeout(300)
+def test_observation_and_return_statistics_reach_the_parameter_server(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    _finish(_train(cluster, run_dir, "--env", "Pendulum-v1", "--frames", "4000", "--obs-norm", "--reward-norm"),
+            timeout=240)
+    model = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
+    # The steps' observations and discounted returns were folded in on the server, where they are
+    # saved. Concurrent pushes merge them lock-free, as the shared memory of the local backend does,
+    # so an update racing another can be lost (2 % of 4,000 steps in one run): most, not all, count.
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for stats in ("obs_norm", "reward_norm"):
+        assert 0.9 * summary["frames"] <= model[f"{stats}.count"].item() <= summary["frames"]
+    assert model["reward_norm.var"].item() > 1.0  # Pendulum's returns spread over tens, not ones
+
+
 def _checkpoint_frames(run_dir) -> int:
     try:
         return torch.load(run_dir / "checkpoint.pt", weights_only=True)["frames"]

@@ -92,6 +92,8 @@ CLASSIC_LSTM_CELLS = 128
 ENTROPY_BETA = 0.01  # the paper's, for softmax policies
 GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies
 CORES = ("ff", "lstm")
+ACTIVATIONS = ("relu", "tanh")
+POLICY_STDS = ("softplus", "log-std")
 INITS = ("orthogonal", "uniform")
 
 
@@ -195,10 +197,25 @@ class NetConfig:
             f"{CLASSIC_LSTM_CELLS} otherwise, the paper's size for low-dimensional inputs)"
         ),
     )
+    activation: str = field(
+        default="relu",
+        metadata=_help("MLP torso's nonlinearity: relu (the paper's) or tanh (A2C's and PPO's for MuJoCo)"),
+    )
+    policy_std: str = field(
+        default="softplus",
+        metadata=_help(
+            "continuous actions: the Gaussian's spread, softplus (the paper's: a variance per state, "
+            "softplus of a linear layer) or log-std (one learned log standard deviation per action "
+            "dimension for every state, starting at --log-std-init, as SB3 and most current libraries)"
+        ),
+    )
+    log_std_init: float = field(
+        default=0.0, metadata=_help("--policy-std log-std: the log standard deviation it starts at (SB3: 0)")
+    )
     min_var: float = field(
         default=1e-2,
         metadata=_help(
-            "continuous actions: floor added to the Gaussian's softplus variance; it bounds the "
+            "continuous actions: floor added to the Gaussian's variance; it bounds the "
             "score (a - mu) / var and keeps the policy exploring (docs/algorithms/a3c.md)"
         ),
     )
@@ -207,6 +224,14 @@ class NetConfig:
         metadata=_help(
             "standardise vector observations by running mean and variance, shared by all learners "
             "and saved with the network (useful for MuJoCo)"
+        ),
+    )
+    reward_norm: bool = field(
+        default=False,
+        metadata=_help(
+            "scale training rewards by the running standard deviation of the discounted return "
+            "(VecNormalize's norm_reward), shared by all learners and saved with the network; "
+            "scores stay raw"
         ),
     )
     shared_torso: bool | None = field(
@@ -562,6 +587,11 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"--net lstm is for --algo a3c (the paper's A3C LSTM), not {a.algo}")
     _check(n.lstm_cells is None or n.lstm_cells >= 1, "lstm-cells", n.lstm_cells, "a positive integer")
     _check(math.isfinite(n.min_var) and n.min_var > 0.0, "min-var", n.min_var, "a positive number")
+    _check(n.activation in ACTIVATIONS, "activation", n.activation, "one of " + ", ".join(ACTIVATIONS))
+    _check(n.policy_std in POLICY_STDS, "policy-std", n.policy_std, "one of " + ", ".join(POLICY_STDS))
+    _check(math.isfinite(n.log_std_init), "log-std-init", n.log_std_init, "a finite number")
+    if n.reward_norm and is_atari(e.env_id):
+        raise ConfigError("--reward-norm is for vector-observation tasks; Atari rewards are clipped to [-1, 1]")
     _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
     _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
     _check(o.lr_warmup_frames >= 0, "lr-warmup-frames", o.lr_warmup_frames, "a non-negative integer")

@@ -39,6 +39,9 @@ class SharedState(Protocol):
     def observe(self, obs: torch.Tensor) -> None:
         """Fold observations into the shared running statistics (networks with ``obs_norm``)."""
 
+    def observe_returns(self, returns: torch.Tensor) -> None:
+        """Fold discounted returns into the shared reward scale (networks with ``reward_norm``)."""
+
     def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> float | None:
         """Apply gradients to the shared parameters (shared RMSProp, lock-free); with ``measure``,
         return the update's size relative to the parameters if the backend can tell (else None)."""
@@ -128,6 +131,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
     obs_buf = torch.zeros((t_max + 1, n_envs, *obs_shape), dtype=buf_dtype)
     stats = _StatsMeans()
+    # With --reward-norm, by the shared scale as of the last pull (rewards stay raw otherwise).
+    scale_rewards = net.reward_norm.scale if net.reward_norm is not None else (lambda r: r)
 
     for k, env in enumerate(envs):
         obs, _ = env.reset(seed=seed + k)
@@ -136,6 +141,9 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     next_actions: list[int | None] = [None] * n_envs
     # LSTM: one row per environment, zeros at each episode's start; None for a feed-forward net.
     lstm_state = net.zero_state(n_envs)
+    # --reward-norm: each environment's discounted return so far, whose spread scales the rewards.
+    discounted = [0.0] * n_envs
+    gamma = config.algo.gamma
     frames = shared.add_frames(0)
     exploration = algo.exploration()
     shared.report("started", worker, exploration)
@@ -181,6 +189,15 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 break
 
         lengths = [len(a) for a in actions]
+        if net.reward_norm is not None:
+            seen = []
+            for k in range(n_envs):
+                for r in rewards[k]:
+                    discounted[k] = gamma * discounted[k] + r
+                    seen.append(discounted[k])
+                if terminated[k] or truncated[k]:
+                    discounted[k] = 0.0
+            shared.observe_returns(torch.tensor(seen, dtype=torch.float64).unsqueeze(1))
         last_actions: list[int | None] = [None] * n_envs
         if algo.needs_next_action:
             going_on = [k for k in range(n_envs) if not terminated[k]]
@@ -195,7 +212,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 obs=obs_buf[: lengths[k] + 1, k],
                 # int64 indices, or the unclipped float32 samples of a continuous policy
                 actions=torch.as_tensor(np.array(actions[k])),
-                rewards=torch.tensor(rewards[k], dtype=torch.float32),
+                rewards=scale_rewards(torch.tensor(rewards[k], dtype=torch.float32)),
                 terminated=terminated[k],
                 next_action=last_actions[k],
             )

@@ -35,14 +35,17 @@ class AtariTorso(nn.Module):
         return F.relu(self.fc(x.flatten(1)))
 
 
-class MLPTorso(nn.Module):
-    """Fully connected ReLU layers for low-dimensional state (the paper uses one layer of 200)."""
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...] = (200,)):
+
+class MLPTorso(nn.Module):
+    """Fully connected layers for low-dimensional state (the paper: one layer of 200 ReLU units)."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...] = (200,), activation: str = "relu"):
         super().__init__()
         layers: list[nn.Module] = []
         for width in hidden:
-            layers += [nn.Linear(in_features, width), nn.ReLU()]
+            layers += [nn.Linear(in_features, width), ACTIVATIONS[activation]()]
             in_features = width
         self.body = nn.Sequential(*layers)
         self.out_features = in_features
@@ -76,7 +79,9 @@ class ActorCriticHead(nn.Module):
 
 
 class GaussianActorCriticHead(nn.Module):
-    """The paper's continuous policy: a linear mean and a softplus variance per action dimension.
+    """A linear mean per action dimension and a variance: the paper's softplus of a linear layer
+    (a variance per state), or ``std="log-std"``, one learned log standard deviation per dimension
+    for every state (``log_std``, starting at ``log_std_init``), as most current libraries do.
 
     The policy output is one tensor, means then variances (``Gaussian`` splits it), so the
     actor-critic loss slices and batches it exactly like discrete logits.
@@ -84,22 +89,30 @@ class GaussianActorCriticHead(nn.Module):
 
     distribution = Gaussian
 
-    def __init__(self, in_features: int, action_dim: int, min_var: float = 1e-2):
+    def __init__(self, in_features: int, action_dim: int, min_var: float = 1e-2, std: str = "softplus",
+                 log_std_init: float = 0.0):
         super().__init__()
         self.min_var = min_var
         self.mean = nn.Linear(in_features, action_dim)
-        self.var = nn.Linear(in_features, action_dim)
+        if std == "softplus":
+            self.var = nn.Linear(in_features, action_dim)
+        else:
+            self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         self.value = nn.Linear(in_features, 1)
         _start_near_uniform(self.mean)
 
     def forward(self, features: torch.Tensor, value_features: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         value_in = features if value_features is None else value_features
+        mean = self.mean(features)
+        if hasattr(self, "var"):
+            var = F.softplus(self.var(features))
+        else:
+            var = torch.exp(2 * self.log_std).expand_as(mean)
         # The floor keeps the policy from collapsing onto one action: as var -> 0 the score
         # (a - mu) / var grows without bound and one noisy advantage throws the mean far
         # outside the action bounds, where clipping makes every sample the same action.
-        var = F.softplus(self.var(features)) + self.min_var
-        return torch.cat([self.mean(features), var], dim=-1), self.value(value_in).squeeze(-1)
+        return torch.cat([mean, var + self.min_var], dim=-1), self.value(value_in).squeeze(-1)
 
 
 class QHead(nn.Module):
@@ -199,6 +212,23 @@ class ObsNorm(nn.Module):
         return x.clamp(-self.clip, self.clip).float()
 
 
+class RewardNorm(ObsNorm):
+    """Scales rewards by the running standard deviation of the discounted return, as VecNormalize's
+    ``norm_reward`` does (the returns' scale, not the rewards', sets the value targets' scale).
+
+    Learners fold each step's discounted return so far, per environment, into the statistics
+    (``update``), shared and saved like ``ObsNorm``'s; the scaled rewards are clipped to
+    ``[-clip, clip]``. Acting and evaluation never see it: scores stay raw.
+    """
+
+    def __init__(self, clip: float = 10.0):
+        super().__init__(1, clip)
+
+    def scale(self, rewards: torch.Tensor) -> torch.Tensor:
+        std = torch.sqrt(self.var + 1e-8).float()
+        return (rewards / std).clamp(-self.clip, self.clip)
+
+
 class Network(nn.Module):
     """Torso, optional LSTM core, head; ``forward`` returns whatever the head returns.
 
@@ -216,9 +246,10 @@ class Network(nn.Module):
 
     def __init__(self, torso: nn.Module, head: nn.Module, value_torso: nn.Module | None = None,
                  core: LSTMCore | None = None, value_core: LSTMCore | None = None,
-                 obs_norm: ObsNorm | None = None):
+                 obs_norm: ObsNorm | None = None, reward_norm: RewardNorm | None = None):
         super().__init__()
         self.obs_norm = obs_norm
+        self.reward_norm = reward_norm
         self.torso = torso
         self.head = head
         self.value_torso = value_torso
@@ -280,7 +311,7 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     if len(obs_shape) == 3:
         make_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])
     elif len(obs_shape) == 1:
-        make_torso = lambda: MLPTorso(obs_shape[0], config.hidden)
+        make_torso = lambda: MLPTorso(obs_shape[0], config.hidden, config.activation)
     else:
         raise ValueError(f"no torso for observations of shape {obs_shape}")
     torso = make_torso()
@@ -294,11 +325,13 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     if head == "q":
         head_module: nn.Module = QHead(features, actions.size)
     elif actions.continuous:
-        head_module = GaussianActorCriticHead(features, actions.size, config.min_var)
+        head_module = GaussianActorCriticHead(features, actions.size, config.min_var, config.policy_std,
+                                              config.log_std_init)
     else:
         head_module = ActorCriticHead(features, actions.size)
     obs_norm = ObsNorm(obs_shape[0]) if config.obs_norm else None
-    network = Network(torso, head_module, value_torso, core, value_core, obs_norm)
+    reward_norm = RewardNorm() if config.reward_norm else None
+    network = Network(torso, head_module, value_torso, core, value_core, obs_norm, reward_norm)
     if config.init == "orthogonal":
         orthogonal_init(network)
     return network

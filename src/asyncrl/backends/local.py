@@ -37,7 +37,7 @@ class LocalShared:
         self.slot = worker + 1
         self.shared_net = shared_net
         self.shared_params = list(shared_net.parameters())
-        # Parameters, then buffers (the observation statistics, when the network normalises).
+        # Parameters, then buffers (the observation and return statistics, when the network normalises).
         self.shared_tensors = self.shared_params + list(shared_net.buffers())
         self.target_net = target_net
         self.optimizer = SharedRMSprop(self.shared_params, config.optim.rms_alpha, config.optim.rms_eps,
@@ -54,6 +54,9 @@ class LocalShared:
 
     def observe(self, obs: torch.Tensor) -> None:
         self.shared_net.obs_norm.update(obs)  # in place, in shared memory, lock-free
+
+    def observe_returns(self, returns: torch.Tensor) -> None:
+        self.shared_net.reward_norm.update(returns)
 
     def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> float | None:
         return self.optimizer.step(grads, lr, measure)

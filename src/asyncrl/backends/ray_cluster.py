@@ -11,12 +11,12 @@ Who owns what:
                      the same ``run_learner`` loop as the local backend.
 
 One round trip per segment: a learner's ``push`` sends its gradient (a flat float32 array), the
-frames it added, its queued events and its observations (``--obs-norm``) and gets back the fresh
-theta, T and the stop flag, which its next ``pull`` uses. A learner waits only for its own call,
-never for another learner. The target network changes only every ``target_update`` frames, so it
-travels only when its version changes. The parameter server copies theta into theta- itself, on
-the exact counter, since a learner's own view of T lags by the frames the others added since its
-last call.
+frames it added, its queued events, its observations (``--obs-norm``) and discounted returns
+(``--reward-norm``), and gets back the fresh theta, T and the stop flag, which its next ``pull``
+uses. A learner waits only for its own call, never for another learner. The target network
+changes only every ``target_update`` frames, so it travels only when its version changes. The
+parameter server copies theta into theta- itself, on the exact counter, since a learner's own view
+of T lags by the frames the others added since its last call.
 
 Ray is imported only here, so the local backend never needs it.
 """
@@ -161,14 +161,17 @@ class ParameterServer:
     def pull(self) -> tuple:
         return self._reply()
 
-    def push(self, grad: np.ndarray, lr: float, frames: int, events: list, obs: np.ndarray | None) -> tuple:
+    def push(self, grad: np.ndarray, lr: float, frames: int, events: list, obs: np.ndarray | None,
+             returns: np.ndarray | None = None) -> tuple:
         """Apply one learner's gradient (Hogwild: concurrent pushes do not wait for each other)."""
         started = time.perf_counter()
         self.optimizer.step(_views(grad, self.params), lr)
         if obs is not None:
             self.net.obs_norm.update(torch.from_numpy(obs))
+        if returns is not None:
+            self.net.reward_norm.update(torch.from_numpy(returns))
         with self.lock:
-            self.bytes_in += grad.nbytes + (obs.nbytes if obs is not None else 0)
+            self.bytes_in += grad.nbytes + sum(a.nbytes for a in (obs, returns) if a is not None)
             before, self.frames = self.frames, self.frames + frames
             self.events.extend(events)
             crossed = self.target_net is not None and before // self.target_update < self.frames // self.target_update
@@ -239,6 +242,7 @@ class RayShared:
         self.pending_frames = 0
         self.pending_events: list = []
         self.pending_obs: list[np.ndarray] = []
+        self.pending_returns: list[np.ndarray] = []
         self.stop = False
         self._take(ray.get(server.pull.remote()))
 
@@ -270,12 +274,16 @@ class RayShared:
     def observe(self, obs: torch.Tensor) -> None:
         self.pending_obs.append(obs.numpy().copy())
 
+    def observe_returns(self, returns: torch.Tensor) -> None:
+        self.pending_returns.append(returns.numpy().copy())
+
     def push(self, grads: Sequence[torch.Tensor], lr: float, measure: bool = False) -> None:
         # The update is applied by the parameter server, asynchronously: its size is not measured here.
         obs = np.concatenate(self.pending_obs) if self.pending_obs else None
-        ref = self.server.push.remote(_flat(grads), lr, self.pending_frames, self.pending_events, obs)
+        returns = np.concatenate(self.pending_returns) if self.pending_returns else None
+        ref = self.server.push.remote(_flat(grads), lr, self.pending_frames, self.pending_events, obs, returns)
         self.in_flight.append((ref, self.pending_frames))
-        self.pending_frames, self.pending_events, self.pending_obs = 0, [], []
+        self.pending_frames, self.pending_events, self.pending_obs, self.pending_returns = 0, [], [], []
 
     def add_frames(self, n: int) -> int:
         self.pending_frames += n

@@ -1,0 +1,51 @@
+"""bench/mujoco.py end to end on a tiny budget: the JSON a reader of docs/BENCHMARKS.md relies on."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "bench" / "mujoco.py"
+
+
+def _bench(*args, cwd):
+    return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
+    out = tmp_path / "bench"
+    baseline = ["--baseline", "sb3-a2c"] if importlib.util.find_spec("stable_baselines3") else []
+    result = _bench("--env", "Pendulum-v1", "--seeds", "2", "--steps", "3000", "--minutes", "3",
+                    "--eval-episodes", "2", "--out-dir", str(out), *baseline,
+                    "--", "--workers", "2", "--reward-norm", "--obs-norm", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "mujoco.json").read_text())
+    assert report["env"] == "Pendulum-v1" and report["steps"] == 3000 and "cores" in report["machine"]
+    assert report["command"].startswith("python bench/mujoco.py")
+    (run,) = report["asyncrl"]
+    assert run["seed"] == 2 and "--seed 2" in run["command"] and "--frames 3000" in run["command"]
+    assert run["settings"]["net.reward_norm"] is True and run["settings"]["run.workers"] == 2
+    assert run["status"] == "completed" and 3000 <= run["steps"] < 3000 + 2 * 5
+    assert run["steps_per_second"] > 0 and run["episodes"] >= 10 and run["final_mean_last_10"] < 0
+    ev = run["evaluation"]
+    assert ev["episodes"] == 2 and ev["policy"] == "gaussian mean" and -2000 < ev["mean"] <= 0
+    assert Path(run["curve"]).stat().st_size > 0 and Path(report["curves"]).stat().st_size > 0
+    if baseline:
+        (sb3,) = report["baseline"]
+        assert report["baseline_name"] == "sb3-a2c" and report["baseline_budget"] == "wall-clock"
+        # The Zoo's Pendulum rollout is 8 environments x 8 steps: SB3 ends on its first rollout past the budget.
+        assert sb3["seed"] == 2 and 0 < sb3["steps"] < 3000 + 64 and "gae_lambda" in sb3["command"]
+        assert sb3["evaluation"]["episodes"] == 2 and -2000 < sb3["evaluation"]["mean"] <= 0
+        assert "SB3 A2C" in result.stdout and "asyncrl" in result.stdout
+    else:
+        assert report["baseline"] is None
+
+
+def test_mujoco_bench_refuses_budget_flags_after_the_separator_and_an_existing_directory(tmp_path):
+    taken = _bench("--steps", "1000", "--", "--frames", "5000", cwd=tmp_path)
+    assert taken.returncode == 2 and "--steps" in taken.stderr and len(taken.stderr.splitlines()) == 1
+    (tmp_path / "exists").mkdir()
+    again = _bench("--out-dir", str(tmp_path / "exists"), cwd=tmp_path)
+    assert again.returncode == 2 and "nothing is overwritten" in again.stderr

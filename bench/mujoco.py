@@ -35,8 +35,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# This script has the MuJoCo package's name: while its folder is on the import path, Gymnasium's
+# `import mujoco` finds this file instead. Take what it shares from the folder, then leave it.
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE))
 from common import episode_returns, fmt, machine, mean_or_none
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from asyncrl.config import parse_count
 

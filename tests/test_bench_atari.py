@@ -17,7 +17,10 @@ def _bench_module(name: str):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH.parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(BENCH.parent))
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:  # bench/ stays off the path: its mujoco.py would shadow the MuJoCo package in later tests
+        sys.path.remove(str(BENCH.parent))
     return module
 
 

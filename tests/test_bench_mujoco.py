@@ -49,3 +49,13 @@ def test_mujoco_bench_refuses_budget_flags_after_the_separator_and_an_existing_d
     (tmp_path / "exists").mkdir()
     again = _bench("--out-dir", str(tmp_path / "exists"), cwd=tmp_path)
     assert again.returncode == 2 and "nothing is overwritten" in again.stderr
+
+
+def test_the_bench_script_does_not_shadow_the_mujoco_package():
+    # `python bench/mujoco.py` puts bench/ first on the import path, where this file's name is the
+    # MuJoCo package's: the SB3 baseline's MuJoCo environments would import the script instead.
+    code = (f"import runpy, sys\nsys.path.insert(0, {str(BENCH.parent)!r})\nsys.argv = ['mujoco.py', '--help']\n"
+            f"try:\n    runpy.run_path({str(BENCH)!r}, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "import mujoco\nprint(mujoco.MjModel.__name__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0 and result.stdout.strip().endswith("MjModel"), result.stderr[-2000:]

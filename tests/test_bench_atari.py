@@ -16,11 +16,12 @@ def _bench_module(name: str):
     """bench/NAME.py imported as a module (bench/ is scripts, not a package)."""
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH.parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    path = list(sys.path)
     sys.path.insert(0, str(BENCH.parent))
     try:
-        spec.loader.exec_module(module)
+        spec.loader.exec_module(module)  # the script puts bench/ on the path too
     finally:  # bench/ stays off the path: its mujoco.py would shadow the MuJoCo package in later tests
-        sys.path.remove(str(BENCH.parent))
+        sys.path[:] = path
     return module
 
 

@@ -55,7 +55,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import episode_returns, first_reaching, fmt, machine, mean_or_none
+from common import episode_returns, first_reaching, fmt, machine, mean_or_none, plot_runs
 
 from asyncrl.agent import ATARI_EVAL_EPSILON
 from asyncrl.config import parse_count
@@ -258,21 +258,7 @@ def sb3_child(args) -> None:
 
 
 def plot(out_dir: Path, results: dict, title: str) -> Path | None:
-    """Every seed's curve, asyncrl's and the baseline's, against frames and wall-clock (None: no game ended)."""
-    import numpy as np
-
-    from asyncrl.plot import Curve, load_curve, plot_curves
-
-    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"] if r["curve"]]
-    for r in results.get("baseline") or []:
-        with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows:
-            curves.append(Curve(Path(r["run_dir"]), BASELINES[results["baseline_name"]], results["env"],
-                                np.array([float(x["frames"]) for x in rows]),
-                                np.array([float(x["wall_seconds"]) for x in rows]),
-                                np.array([float(x["return"]) for x in rows])))
-    return plot_curves(curves, out_dir / "curves.png", window=WINDOW, title=title) if curves else None
+    return plot_runs(out_dir / "curves.png", results, BASELINES.get(results["baseline_name"]), WINDOW, title)
 
 
 def budget(minutes: float, frames: int | None) -> str:

@@ -48,3 +48,22 @@ def mean_or_none(values: list[float]) -> float | None:
 def fmt(x: float | None, digits: int = 1) -> str:
     """A table cell: thousands separated, a dash for a missing value."""
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
+
+
+def plot_runs(out: Path, results: dict, baseline_label: str | None, window: int, title: str) -> Path | None:
+    """Every seed's curve, asyncrl's and the baseline's (its metrics.csv), against frames or steps and
+    wall-clock, into ``out``; None if no episode ended."""
+    import numpy as np
+
+    from asyncrl.plot import Curve, load_curve, plot_curves
+
+    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"] if r["curve"]]
+    for r in results.get("baseline") or []:
+        with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        if rows:
+            curves.append(Curve(Path(r["run_dir"]), baseline_label, results["env"],
+                                np.array([float(x["frames"]) for x in rows]),
+                                np.array([float(x["wall_seconds"]) for x in rows]),
+                                np.array([float(x["return"]) for x in rows])))
+    return plot_curves(curves, out, window=window, title=title) if curves else None

@@ -39,7 +39,7 @@ from pathlib import Path
 # `import mujoco` finds this file instead. Take what it shares from the folder, then leave it.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
-from common import episode_returns, fmt, machine, mean_or_none
+from common import episode_returns, fmt, machine, mean_or_none, plot_runs
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -197,21 +197,7 @@ def sb3_child(args) -> None:
 
 
 def plot(out_dir: Path, results: dict, title: str) -> Path | None:
-    """Every seed's curve, asyncrl's and the baseline's, against steps and wall-clock (None: no episode ended)."""
-    import numpy as np
-
-    from asyncrl.plot import Curve, load_curve, plot_curves
-
-    curves = [load_curve(r["run_dir"], "asyncrl") for r in results["asyncrl"] if r["curve"]]
-    for r in results.get("baseline") or []:
-        with open(Path(r["run_dir"]) / "metrics.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows:
-            curves.append(Curve(Path(r["run_dir"]), BASELINES[results["baseline_name"]], results["env"],
-                                np.array([float(x["frames"]) for x in rows]),
-                                np.array([float(x["wall_seconds"]) for x in rows]),
-                                np.array([float(x["return"]) for x in rows])))
-    return plot_curves(curves, out_dir / "curves.png", window=WINDOW, title=title) if curves else None
+    return plot_runs(out_dir / "curves.png", results, BASELINES.get(results["baseline_name"]), WINDOW, title)
 
 
 def report(results: dict) -> None:

@@ -57,9 +57,12 @@ def test_reaches_the_threshold_with_two_workers_within_a_fixed_budget(tmp_path, 
     )
     run_dir = asyncrl.train(config, progress=False)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "return_reached", summary
-    assert summary["frames"] <= budget
-    # Check the trainer's decision from the episode log itself.
     returns = episode_returns(run_dir)
     means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
-    assert max(means) >= threshold, means[-5:]
+    # A failure says how far the run got and where it ended, so a rare one in CI can be read.
+    course = (f"{summary['frames']} frames, {len(returns)} episodes, best {WINDOW}-episode mean "
+              f"{max(means, default=float('nan')):.1f}, last {[round(m, 1) for m in means[-5:]]}")
+    assert summary["status"] == "return_reached", course
+    assert summary["frames"] <= budget
+    # Check the trainer's decision from the episode log itself.
+    assert max(means) >= threshold, course

@@ -66,13 +66,14 @@ def test_the_papers_presets_keep_the_papers_rmsprop_and_lr():
     assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
 
 
-def test_a3c_on_atari_anneals_over_a2cs_40m_frames_and_the_papers_presets_over_80m():
+def test_on_atari_a3c_anneals_over_40m_frames_the_one_step_methods_over_an_hours_and_the_presets_over_80m():
     for method in ("A3C FF", "A3C LSTM"):
         assert _resolved(**OURS[method]).run.frames == 40_000_000
-    assert _resolved(run=RunConfig(frames=1000)).run.frames == 1000
-    for config in (resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")),
-                   resolve(preset_config("atari-a3c-lstm", "ALE/Pong-v5")),
-                   _resolved(algo=AlgoConfig(algo="n-step-q")), _resolved(algo=AlgoConfig(algo="one-step-q"))):
+    for method in ("one-step Q", "one-step Sarsa"):
+        assert _resolved(**OURS[method]).run.frames == 11_500_000
+    assert _resolved(run=RunConfig(frames=1000), **OURS["one-step Q"]).run.frames == 1000
+    for config in [resolve(preset_config(name, "ALE/Pong-v5")) for name in PAPERS] + [
+            _resolved(algo=AlgoConfig(algo="n-step-q"))]:
         assert config.run.frames == 80_000_000
 
 
@@ -107,6 +108,7 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
         assert one_step.splitlines()[0] == f"differs from the paper's settings (--preset atari-{algo}):"
         assert "--lr 0.002 (paper 0.0007): " in one_step and "SpaceInvaders" in one_step
         assert "--envs-per-worker" in one_step and "--rms-eps 1e-05 (paper 0.1)" in one_step
+        assert "--frames 11500000 (paper 80000000): " in one_step
 
     given = cli("train", "--env", "ALE/Pong-v5", "--lr", "1e-3", "--print-config")
     assert "--lr 0.001 (paper 0.0007): as given" in given.stderr

@@ -139,6 +139,13 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
     ("atari-one-step-q", "optim", "lr"): "with A3C FF's layout and RMSProp, one-step Q's greedy policy played "
                                          "SpaceInvaders no better than random after 15 minutes at 7e-4 (157) and "
                                          "scored 372 at 2e-3 (docs/BENCHMARKS.md)",
+    ("atari-one-step-q", "run", "frames"): "the lr falls to 0 within the hour: over 80M it was still 86 % of its "
+                                           "start when the hour ended and SpaceInvaders' games fell back in its "
+                                           "last third (180); annealed over 11.5M frames two seeds evaluated at "
+                                           "325 and 269 (docs/BENCHMARKS.md)",
+    ("atari-one-step-sarsa", "run", "frames"): "as one-step Q's: annealed over 11.5M frames "
+                                               "Sarsa's SpaceInvaders evaluated at 290, over 80M at 239 "
+                                               "(docs/BENCHMARKS.md)",
     ("atari-one-step-sarsa", "optim", "lr"): "one-step Q's: Sarsa differs from it only in its target, and at 2e-3 "
                                              "its SpaceInvaders training games were as one-step Q's over the same "
                                              "frames (docs/algorithms/q.md)",

@@ -272,7 +272,7 @@ def main() -> None:
             seconds = run["train_seconds"] if args.baseline_budget == "wall-clock" else args.minutes * 60
             results["baseline"].append(run_sb3(args, seed, out_dir / f"{args.baseline}-seed{seed}", seconds))
             (out_dir / "mujoco.json").write_text(json.dumps(results, indent=2))
-    curves = plot(out_dir, results, f"{args.env}: {args.steps:,} steps per run")
+    curves = plot(out_dir, results, f"{args.env}: {args.steps:,} steps or {args.minutes:g} minutes per run")
     results["curves"] = str(curves) if curves else None
     (out_dir / "mujoco.json").write_text(json.dumps(results, indent=2))
     report(results)

@@ -228,9 +228,9 @@ def test_stop_at_return_ends_the_run_once_the_recent_mean_reaches_it(cli, tmp_pa
 @pytest.mark.parametrize(
     "env, flags, policy",
     [
-        ("Pendulum-v1", ["--obs-norm"], "gaussian mean"),
-        ("Pendulum-v1", ["--obs-norm", "--reward-norm", "--policy-std", "log-std", "--log-std-init", "-0.5",
-                         "--activation", "tanh", "--hidden", "64,64"], "gaussian mean"),
+        ("Pendulum-v1", [], "gaussian mean"),
+        ("Pendulum-v1", ["--log-std-init", "-0.5"], "gaussian mean"),
+        ("Pendulum-v1", ["--preset", "mujoco-a3c", "--workers", "2"], "gaussian mean"),  # the paper's Gaussian
         ("CartPole-v1", ["--net", "lstm"], "sampled"),
         ("InvertedPendulum-v5", ["--net", "lstm"], "gaussian mean"),
     ],
@@ -256,10 +256,32 @@ def test_continuous_and_lstm_runs_train_resume_and_evaluate_from_the_cli(cli, tm
 @pytest.mark.parametrize("env", ["HalfCheetah-v5", "Hopper-v5"])
 def test_mujoco_locomotion_tasks_train_from_the_cli(cli, tmp_path, env):
     run = tmp_path / "run"
-    result = cli("train", "--algo", "a3c", "--env", env, "--workers", "2", "--frames", "3000", "--obs-norm",
+    result = cli("train", "--algo", "a3c", "--env", env, "--workers", "2", "--frames", "3000",
                  "--run-dir", str(run))
     assert result.returncode == 0, result.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["episodes"] >= 1
     saved = json.loads((run / "config.json").read_text())
-    assert saved["algo"]["entropy_beta"] == 1e-4 and saved["optim"]["lr"] == 1e-3
+    assert saved["algo"]["entropy_beta"] == 0.0 and saved["optim"]["lr"] == 7e-4
+    assert saved["net"]["policy_std"] == "log-std" and saved["net"]["reward_norm"] is True
+
+
+def test_a_run_saved_before_the_continuous_defaults_existed_reads_back_as_it_trained(cli, tmp_path):
+    """A config.json written before --activation, --policy-std and --reward-norm existed (issue 18)
+    holds none of them: that run had a ReLU MLP and the paper's Gaussian, not today's defaults."""
+    run = tmp_path / "old"
+    result = cli("train", "--env", "Pendulum-v1", "--preset", "mujoco-a3c", "--workers", "1", "--frames", "400",
+                 "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((run / "config.json").read_text())
+    for name in ("activation", "policy_std", "reward_norm"):
+        del saved["net"][name]
+    (run / "config.json").write_text(json.dumps(saved))
+    evaluated = cli("evaluate", str(run), "--episodes", "1", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr  # the checkpoint fits the network it describes
+    again = cli("train", "--config", str(run / "config.json"), "--print-config")
+    assert again.returncode == 0, again.stderr
+    net = json.loads(again.stdout)["net"]
+    assert (net["activation"], net["policy_std"], net["reward_norm"]) == ("relu", "softplus", False)
+    resumed = cli("train", "--run-dir", str(run), "--resume", "--frames", "800")
+    assert resumed.returncode == 0, resumed.stderr

@@ -42,7 +42,8 @@ def test_gaussian_head_gives_means_and_positive_variances_per_dimension():
 
 
 def test_the_variance_never_falls_below_its_floor():
-    net = build_network((5,), ActionSpec(continuous=True, size=2), "actor_critic", NetConfig(min_var=0.05))
+    net = build_network((5,), ActionSpec(continuous=True, size=2), "actor_critic",
+                        NetConfig(policy_std="softplus", min_var=0.05))
     with torch.no_grad():
         net.head.var.weight.zero_()
         net.head.var.bias.fill_(-1e4)  # the softplus underflows to 0

@@ -1,9 +1,11 @@
-"""The defaults a user gets: every method on Atari laid out for the machine, the paper's presets unchanged."""
+"""The defaults a user gets: every method on Atari laid out for the machine, continuous actions with the
+setting that learnt locomotion, discrete vector tasks with the paper's MLP, the paper's presets unchanged."""
 
 import pytest
 
 from asyncrl import EnvConfig, NetConfig, RunConfig, TrainConfig
 from asyncrl.config import AlgoConfig, OptimConfig, resolve
+from asyncrl.envs import ActionSpec
 from asyncrl.presets import preset_config
 
 
@@ -117,3 +119,59 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert paper.returncode == 0 and paper.stderr == ""
     assert json.loads(paper.stdout)["net"]["init"] == "uniform"
     assert cli("train", "--env", "CartPole-v1", "--print-config").stderr == ""
+
+
+HALF_CHEETAH = ActionSpec(continuous=True, size=6)
+
+
+def test_continuous_actions_default_to_the_setting_that_learnt_locomotion():
+    config = resolve(TrainConfig(env=EnvConfig(env_id="HalfCheetah-v5")), HALF_CHEETAH)
+    net, optim = config.net, config.optim
+    assert (net.hidden, net.activation, net.policy_std, net.obs_norm, net.reward_norm) == (
+        (64, 64), "tanh", "log-std", True, True)
+    assert (optim.lr, optim.rms_eps, optim.rms_init, config.algo.entropy_beta) == (7e-4, 1e-5, 1.0, 0.0)
+    assert (net.init, optim.max_grad_norm) == ("orthogonal", 0.5)
+    # Anything given is kept.
+    given = resolve(TrainConfig(env=EnvConfig(env_id="HalfCheetah-v5"),
+                                net=NetConfig(hidden=(200,), reward_norm=False, policy_std="softplus"),
+                                optim=OptimConfig(rms_eps=0.1), algo=AlgoConfig(entropy_beta=1e-4)), HALF_CHEETAH)
+    assert (given.net.hidden, given.net.reward_norm, given.net.policy_std, given.net.activation) == (
+        (200,), False, "softplus", "tanh")
+    assert (given.optim.rms_eps, given.algo.entropy_beta) == (0.1, 1e-4)
+
+
+def test_discrete_vector_tasks_keep_the_papers_mlp_and_rmsprop():
+    config = resolve(TrainConfig(env=EnvConfig(env_id="CartPole-v1")), ActionSpec(False, 2))
+    assert (config.net.hidden, config.net.activation, config.net.obs_norm, config.net.reward_norm) == (
+        (200,), "relu", False, False)
+    assert (config.optim.lr, config.optim.rms_eps, config.optim.rms_init, config.algo.entropy_beta) == (
+        3e-3, 0.1, 0.0, 0.01)
+    assert (config.net.init, config.optim.max_grad_norm) == ("uniform", 0.0)
+
+
+def test_the_mujoco_preset_keeps_the_papers_gaussian_and_rmsprop():
+    config = resolve(preset_config("mujoco-a3c", "HalfCheetah-v5"), HALF_CHEETAH)
+    assert (config.net.hidden, config.net.activation, config.net.policy_std, config.net.reward_norm) == (
+        (200,), "relu", "softplus", False)
+    assert config.net.obs_norm  # ours, not the paper's: MuJoCo's raw state spans orders of magnitude
+    assert (config.optim.rms_eps, config.optim.rms_init, config.algo.entropy_beta, config.run.workers) == (
+        0.1, 0.0, 1e-4, 16)
+    assert (config.net.init, config.optim.max_grad_norm) == ("uniform", 0.0)
+
+
+def test_print_config_names_the_continuous_defaults_that_are_not_the_papers(cli):
+    import json
+
+    result = cli("train", "--env", "Pendulum-v1", "--print-config")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["net"]["policy_std"] == "log-std"
+    notes = result.stderr.splitlines()
+    assert notes[0] == "differs from the paper's settings (--preset mujoco-a3c):"
+    assert any(line.strip().startswith("--policy-std log-std (paper softplus): ") for line in notes)
+    assert any(line.strip().startswith("--hidden 64,64 (paper 200): ") for line in notes)
+    assert any(line.strip().startswith("--reward-norm True (paper False): ") for line in notes)
+    assert not any("--obs-norm" in line for line in notes)  # the preset's is ours too
+    assert "--hidden 32 (paper 200): as given" in cli("train", "--env", "Pendulum-v1", "--hidden", "32",
+                                                      "--print-config").stderr
+    paper = cli("train", "--env", "Pendulum-v1", "--preset", "mujoco-a3c", "--print-config")
+    assert paper.returncode == 0 and paper.stderr == ""

@@ -123,9 +123,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         _, actions = check_environment(resolve(config))
         resolved = resolve(config, actions)
         print(json.dumps(resolved.to_dict(), indent=2))
-        differences = paper_differences(resolved)
+        differences = paper_differences(resolved, actions)
         if differences:  # on stderr: stdout stays the JSON that --config reads back
-            print(f"differs from the paper's settings (--preset {paper_preset_for(resolved)}):", file=sys.stderr)
+            name = paper_preset_for(resolved, actions is not None and actions.continuous)
+            print(f"differs from the paper's settings (--preset {name}):", file=sys.stderr)
             for line in differences:
                 print(f"  {line}", file=sys.stderr)
         return 0

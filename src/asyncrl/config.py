@@ -90,12 +90,27 @@ _OURS = ", ".join(d.label for d in ATARI_OURS.values())  # for the flags' help
 PAPER_RMS_EPS = 0.1  # the authors' setting, reported to reimplementers (PFRL's too)
 CLASSIC_LR = 3e-3  # A3C, tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
 CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md)
-CONTINUOUS_LR = 1e-3  # A3C with a Gaussian policy, tuned on InvertedPendulum-v5 (docs/algorithms/a3c.md)
+# A3C with continuous actions (issue 18). The paper's Gaussian (a variance per state through a
+# softplus, one layer of 200 ReLU units, entropy 1e-4, RMSProp epsilon 0.1) did not learn HalfCheetah
+# in 1M steps here (-80 to -430 in the recorded runs: its means left the action bounds, its variance
+# on the floor). Stable-Baselines3 A2C's MuJoCo setting (RL Zoo) did, in asyncrl's learners:
+# a state-independent log-std, observations and rewards normalised by running statistics, two tanh
+# layers of 64 initialised orthogonally, lr 7e-4, normalised RMSProp steps that start small (A3C FF's
+# on Atari), gradients clipped to norm 0.5 and no entropy bonus (docs/BENCHMARKS.md, "Continuous
+# A3C"). `--preset mujoco-a3c` keeps the paper's.
+CONTINUOUS_LR = 7e-4
+CONTINUOUS_ENTROPY_BETA = 0.0
+CONTINUOUS_MAX_GRAD_NORM = 0.5
+# NetConfig's action-dependent fields: asyncrl's for continuous actions, the paper's MLP otherwise.
+CONTINUOUS_NET = {"hidden": (64, 64), "activation": "tanh", "policy_std": "log-std", "obs_norm": True,
+                  "reward_norm": True}
+CLASSIC_NET = {"hidden": (200,), "activation": "relu", "policy_std": "softplus", "obs_norm": False,
+               "reward_norm": False}
 ATARI_MAX_GRAD_NORM = 40.0
 ATARI_LSTM_CELLS = 256
 CLASSIC_LSTM_CELLS = 128
 ENTROPY_BETA = 0.01  # the paper's, for softmax policies
-GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies
+GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies (mujoco-a3c)
 CORES = ("ff", "lstm")
 ACTIVATIONS = ("relu", "tanh")
 POLICY_STDS = ("softplus", "log-std")
@@ -184,9 +199,12 @@ class EnvConfig:
 class NetConfig:
     """Network shape: the conv torso is fixed by the paper; the MLP torso is for vector observations."""
 
-    hidden: tuple[int, ...] = field(
-        default=(200,),
-        metadata=_help("MLP torso widths for vector observations, comma-separated (paper: 200)"),
+    hidden: tuple[int, ...] | None = field(
+        default=None,
+        metadata=_help(
+            "MLP torso widths for vector observations, comma-separated (default: 200, the paper's; "
+            "64,64 for continuous actions, SB3 A2C's for MuJoCo)"
+        ),
     )
     core: str = field(
         default="ff",
@@ -202,16 +220,20 @@ class NetConfig:
             f"{CLASSIC_LSTM_CELLS} otherwise, the paper's size for low-dimensional inputs)"
         ),
     )
-    activation: str = field(
-        default="relu",
-        metadata=_help("MLP torso's nonlinearity: relu (the paper's) or tanh (A2C's and PPO's for MuJoCo)"),
+    activation: str | None = field(
+        default=None,
+        metadata=_help(
+            "MLP torso's nonlinearity: relu (the paper's) or tanh (A2C's and PPO's for MuJoCo) "
+            "(default: relu; tanh for continuous actions)"
+        ),
     )
-    policy_std: str = field(
-        default="softplus",
+    policy_std: str | None = field(
+        default=None,
         metadata=_help(
             "continuous actions: the Gaussian's spread, softplus (the paper's: a variance per state, "
             "softplus of a linear layer) or log-std (one learned log standard deviation per action "
-            "dimension for every state, starting at --log-std-init, as SB3 and most current libraries)"
+            "dimension for every state, starting at --log-std-init, as SB3 and most current libraries) "
+            "(default: log-std; the paper's learnt no locomotion in 1M steps here, docs/BENCHMARKS.md)"
         ),
     )
     log_std_init: float = field(
@@ -224,19 +246,19 @@ class NetConfig:
             "score (a - mu) / var and keeps the policy exploring (docs/algorithms/a3c.md)"
         ),
     )
-    obs_norm: bool = field(
-        default=False,
+    obs_norm: bool | None = field(
+        default=None,
         metadata=_help(
             "standardise vector observations by running mean and variance, shared by all learners "
-            "and saved with the network (useful for MuJoCo)"
+            "and saved with the network (default: on for continuous actions, off otherwise)"
         ),
     )
-    reward_norm: bool = field(
-        default=False,
+    reward_norm: bool | None = field(
+        default=None,
         metadata=_help(
             "scale training rewards by the running standard deviation of the discounted return "
             "(VecNormalize's norm_reward), shared by all learners and saved with the network; "
-            "scores stay raw"
+            "scores stay raw (default: on for continuous actions, off otherwise)"
         ),
     )
     shared_torso: bool | None = field(
@@ -253,7 +275,7 @@ class NetConfig:
             "outputs, zero biases) or uniform (U(+-1/sqrt(fan_in)), PyTorch's and Torch7's default, "
             "the paper's era; the --preset atari-* presets) (default: orthogonal on Atari, where "
             "the uniform init leaves the features almost blind to the ball and paddles "
-            "(docs/algorithms/a3c.md); uniform otherwise)"
+            "(docs/algorithms/a3c.md), and for continuous actions, as SB3 A2C; uniform otherwise)"
         ),
     )
 
@@ -288,8 +310,9 @@ class AlgoConfig:
     entropy_beta: float | None = field(
         default=None,
         metadata=_help(
-            f"A3C: entropy regularisation weight (default: {ENTROPY_BETA:g} for discrete actions, "
-            f"{GAUSSIAN_ENTROPY_BETA:g} for continuous ones, the paper's)"
+            f"A3C: entropy regularisation weight (default: {ENTROPY_BETA:g} for discrete actions, the "
+            f"paper's; {CONTINUOUS_ENTROPY_BETA:g} for continuous ones, SB3 A2C's for MuJoCo, where the "
+            f"paper's is {GAUSSIAN_ENTROPY_BETA:g})"
         ),
     )
     value_loss_coef: float = field(
@@ -325,7 +348,8 @@ class OptimConfig:
         metadata=_help(
             f"RMSProp epsilon, inside the square root (default: {ATARI_A3C_RMS_EPS:g} for {_OURS} on "
             "Atari, where the paper's 0.1 makes every update plain SGD and Pong's policy did not move "
-            "in 15-minute runs (docs/BENCHMARKS.md); 0.1 otherwise, the authors')"
+            "in 15-minute runs (docs/BENCHMARKS.md), and for A3C with continuous actions; 0.1 "
+            "otherwise, the authors')"
         ),
     )
     rms_init: float | None = field(
@@ -334,14 +358,16 @@ class OptimConfig:
             "initial value of the shared squared-gradient average g (0: PyTorch's RMSProp, the "
             "paper's era; 1: TensorFlow's, as A2C in OpenAI Baselines). With a small --rms-eps, g = 0 "
             "makes the first updates 10x the learning rate per parameter, which can kill the "
-            f"torso's units (docs/algorithms/a3c.md) (default: 1 for {_OURS} on Atari, 0 otherwise)"
+            f"torso's units (docs/algorithms/a3c.md) (default: 1 for {_OURS} on Atari and for A3C "
+            "with continuous actions, 0 otherwise)"
         ),
     )
     max_grad_norm: float | None = field(
         default=None,
         metadata=_help(
             "clip each update's gradient to this global L2 norm, 0 for no clipping (default: "
-            f"{ATARI_MAX_GRAD_NORM:g} on Atari, 0 otherwise: with returns in the hundreds the "
+            f"{ATARI_MAX_GRAD_NORM:g} on Atari; {CONTINUOUS_MAX_GRAD_NORM:g} for continuous actions, "
+            "SB3 A2C's, whose rewards are normalised; 0 otherwise: with returns in the hundreds the "
             "clipped value function diverges)"
         ),
     )
@@ -439,7 +465,7 @@ class TrainConfig:
             unknown = set(values) - set(known)
             if unknown:
                 raise ConfigError(f"unknown {group.name} settings: {', '.join(sorted(unknown))}")
-            if "hidden" in values:
+            if values.get("hidden") is not None:
                 values["hidden"] = tuple(values["hidden"])
             parts[group.name] = group_cls(**values)
         return cls(**parts)
@@ -476,17 +502,40 @@ def frames_per_step(env: EnvConfig) -> int:
     return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
 
 
+# The action-dependent fields a run's config.json did not hold before they existed, with the value
+# every run had then: an old run reads back as it trained, not with today's defaults for them.
+UNSAVED_BEFORE = {"net": {"activation": "relu", "policy_std": "softplus", "obs_norm": False, "reward_norm": False}}
+
+
+def with_unsaved_fields(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run's saved config (``config.json``'s groups) with the fields it predates filled in."""
+    out = dict(saved)
+    for group, values in UNSAVED_BEFORE.items():
+        if isinstance(out.get(group), dict):
+            out[group] = {**values, **out[group]}
+    return out
+
+
+def net_defaults(net: NetConfig, continuous: bool) -> NetConfig:
+    """``net`` with its action-dependent fields that are unset (None) filled: asyncrl's defaults for
+    continuous actions (``CONTINUOUS_NET``), the paper's MLP otherwise."""
+    fill = CONTINUOUS_NET if continuous else CLASSIC_NET
+    return dataclasses.replace(net, **{k: v for k, v in fill.items() if getattr(net, k) is None})
+
+
 def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConfig:
     """Fill the environment-dependent defaults and validate; returns a new config.
 
-    The defaults that depend on the action space (``entropy_beta``, A3C's ``lr``) and the checks
-    of what an algorithm can handle need ``actions``, from the environment itself
-    (``envs.describe_spaces``).
+    The defaults that depend on the action space (``entropy_beta``, the network's shape and
+    normalisation, A3C's ``lr`` and RMSProp) and the checks of what an algorithm can handle need
+    ``actions``, from the environment itself (``envs.describe_spaces``); without them the defaults
+    for discrete actions are filled in.
     """
+    continuous = actions is not None and actions.continuous
     config = dataclasses.replace(
         config,
         env=dataclasses.replace(config.env),
-        net=dataclasses.replace(config.net),
+        net=net_defaults(config.net, continuous),
         algo=dataclasses.replace(config.algo),
         optim=dataclasses.replace(config.optim),
         run=dataclasses.replace(config.run),
@@ -509,6 +558,12 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
             config.run.frames = ours.frames
         if config.optim.lr is None:
             config.optim.lr = ours.lr
+    if continuous:
+        # SB3 A2C's normalised RMSProp steps, which A3C FF takes on Atari too (see CONTINUOUS_LR).
+        if config.optim.rms_eps is None:
+            config.optim.rms_eps = ATARI_A3C_RMS_EPS
+        if config.optim.rms_init is None:
+            config.optim.rms_init = ATARI_A3C_RMS_INIT
     if config.optim.rms_eps is None:
         config.optim.rms_eps = PAPER_RMS_EPS
     if config.optim.rms_init is None:
@@ -526,21 +581,21 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     if config.net.shared_torso is None:
         config.net.shared_torso = atari
     if config.net.init is None:
-        config.net.init = "orthogonal" if atari else "uniform"
+        config.net.init = "orthogonal" if atari or continuous else "uniform"
     if config.optim.lr is None:
         if atari:
             config.optim.lr = ATARI_LR
         elif config.algo.algo != "a3c":
             config.optim.lr = CLASSIC_Q_LR
         else:
-            config.optim.lr = CONTINUOUS_LR if actions is not None and actions.continuous else CLASSIC_LR
+            config.optim.lr = CONTINUOUS_LR if continuous else CLASSIC_LR
     if config.optim.max_grad_norm is None:
-        config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else 0.0
+        config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else CONTINUOUS_MAX_GRAD_NORM if continuous else 0.0
     if config.net.lstm_cells is None:
         config.net.lstm_cells = ATARI_LSTM_CELLS if atari else CLASSIC_LSTM_CELLS
     if actions is not None:
         if config.algo.entropy_beta is None:
-            config.algo.entropy_beta = GAUSSIAN_ENTROPY_BETA if actions.continuous else ENTROPY_BETA
+            config.algo.entropy_beta = CONTINUOUS_ENTROPY_BETA if actions.continuous else ENTROPY_BETA
         if actions.continuous and config.algo.algo != "a3c":
             raise ConfigError(
                 f"{config.env.env_id} has continuous actions: --algo {config.algo.algo} needs a "

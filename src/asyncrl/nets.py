@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from asyncrl.algos.policies import Categorical, Gaussian
-from asyncrl.config import ATARI_LSTM_CELLS, NetConfig
+from asyncrl.config import ATARI_LSTM_CELLS, NetConfig, net_defaults
 from asyncrl.envs import ActionSpec
 
 
@@ -305,8 +305,8 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     Gaussian actor-critic head. ``config.core == "lstm"`` puts an LSTM after each torso;
     ``config.obs_norm`` standardises (vector) observations before them.
     """
-    config = config or NetConfig()
     actions = n_actions if isinstance(n_actions, ActionSpec) else ActionSpec(False, n_actions)
+    config = net_defaults(config or NetConfig(), actions.continuous)
     shared_torso = config.shared_torso is not False
     if len(obs_shape) == 3:
         make_torso = lambda: AtariTorso(in_channels=obs_shape[0], screen_size=obs_shape[1])

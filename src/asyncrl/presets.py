@@ -32,7 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asyncrl.config import GROUPS, ConfigError, TrainConfig, flag_for, is_atari, parse_count
+from asyncrl.config import (
+    GROUPS,
+    ConfigError,
+    TrainConfig,
+    flag_for,
+    is_atari,
+    parse_count,
+    with_unsaved_fields,
+)
+
+if typing.TYPE_CHECKING:
+    from asyncrl.envs import ActionSpec
 
 Settings = dict[tuple[str, str], Any]  # (group, field) -> value
 
@@ -92,7 +103,8 @@ PRESETS: dict[str, Preset] = {
     # Continuous control from the physical state (section 5.4 and supplementary section 9): a layer
     # of 200 ReLU units, separate policy and value networks, a Gaussian policy with entropy 1e-4,
     # 16 learners. Observation normalisation is ours (not in the paper): MuJoCo's raw state spans
-    # several orders of magnitude.
+    # several orders of magnitude. The lr is not the paper's either (it sampled one per run: `asyncrl
+    # sweep`): without --lr it is asyncrl's default for continuous actions.
     "mujoco-a3c": Preset("A3C with a Gaussian policy on MuJoCo (physical state)", False, {
         ("algo", "algo"): "a3c",
         ("algo", "t_max"): 5,
@@ -105,12 +117,14 @@ PRESETS: dict[str, Preset] = {
         ("net", "shared_torso"): False,
         ("net", "obs_norm"): True,
         ("net", "reward_norm"): False,
+        ("net", "init"): "uniform",  # not stated in the paper: Torch7's default, as on Atari
         ("run", "workers"): 16,
         ("run", "envs_per_worker"): 1,
         ("optim", "lr_anneal"): True,
         ("optim", "rms_alpha"): 0.99,
         ("optim", "rms_eps"): 0.1,
         ("optim", "rms_init"): 0.0,
+        ("optim", "max_grad_norm"): 0.0,  # not reported for this setting
     }),
 }
 
@@ -149,29 +163,49 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
     ("atari-one-step-sarsa", "optim", "lr"): "one-step Q's: Sarsa differs from it only in its target, and at 2e-3 "
                                              "its SpaceInvaders training games were as one-step Q's over the same "
                                              "frames (docs/algorithms/q.md)",
+    # Continuous actions (issue 18): SB3 A2C's MuJoCo setting learnt HalfCheetah where the paper's
+    # did not; the runs are in docs/BENCHMARKS.md, "Continuous A3C".
+    ("mujoco-a3c", "net", "policy_std"): "one log-std per action dimension for every state: the paper's "
+                                         "variance per state learnt no locomotion in 1M steps (HalfCheetah "
+                                         "-80 to -430, its means outside the action bounds; docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "net", "reward_norm"): "rewards scaled by the running std of the return (VecNormalize's), "
+                                          "as SB3 A2C on MuJoCo: the value's targets stay near 1 whatever the "
+                                          "task's reward scale (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "net", "hidden"): "SB3 A2C's MuJoCo network, with tanh (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "net", "activation"): "SB3 A2C's MuJoCo network, two tanh layers of 64 (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "algo", "entropy_beta"): "SB3 A2C's: the log-std is learnt without a bonus (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "optim", "rms_eps"): "normalised RMSProp steps (SB3 A2C's epsilon, A3C FF's on Atari) "
+                                        "(docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "net", "init"): "orthogonal init, SB3 A2C's (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "optim", "max_grad_norm"): "SB3 A2C's clipping; the rewards are normalised, so the value's "
+                                              "gradients stay small (docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes "
+                                         "the first updates 10x the learning rate (docs/algorithms/a3c.md)",
 }
 
 
-def paper_preset_for(config: TrainConfig) -> str | None:
-    """The paper's preset for this config's method on Atari, or None off Atari."""
+def paper_preset_for(config: TrainConfig, continuous: bool = False) -> str | None:
+    """The paper's preset for this config's method: on Atari, or A3C with ``continuous`` actions
+    (``mujoco-a3c``); None for anything else."""
     if not is_atari(config.env.env_id):
-        return None
+        return "mujoco-a3c" if continuous and config.algo.algo == "a3c" else None
     if config.algo.algo == "a3c":
         return "atari-a3c-lstm" if config.net.core == "lstm" else "atari-a3c-ff"
     return f"atari-{config.algo.algo}"
 
 
-def paper_differences(config: TrainConfig) -> list[str]:
-    """One line per setting of a resolved Atari config that differs from the paper's preset for its
-    method: the value, the paper's, and why (asyncrl's default) or that it was asked for."""
-    name = paper_preset_for(config)
+def paper_differences(config: TrainConfig, actions: ActionSpec | None = None) -> list[str]:
+    """One line per setting of a resolved config that differs from the paper's preset for its
+    method (Atari, or continuous actions with ``actions``): the value, the paper's, and why
+    (asyncrl's default) or that it was asked for."""
+    name = paper_preset_for(config, actions is not None and actions.continuous)
     if name is None:
         return []
     from asyncrl.config import resolve
 
     ours = resolve(layered_config(TrainConfig(), {("env", "env_id"): config.env.env_id,
                                                  ("algo", "algo"): config.algo.algo,
-                                                 ("net", "core"): config.net.core}))
+                                                 ("net", "core"): config.net.core}), actions)
     lines = []
     for (group, field_name), paper in PRESETS[name].settings.items():
         value = getattr(getattr(config, group), field_name)
@@ -181,6 +215,7 @@ def paper_differences(config: TrainConfig) -> list[str]:
         why = "as given"
         if value == default:
             why = WHY_NOT_THE_PAPERS.get((name, group, field_name), WHY_NOT_THE_PAPERS.get((group, field_name), ""))
+        value, paper = (",".join(map(str, v)) if isinstance(v, tuple) else v for v in (value, paper))  # as typed
         lines.append(f"{flag_for(group, field_name)} {value} (paper {paper}){': ' + why if why else ''}")
     return lines
 
@@ -255,7 +290,7 @@ def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a table of settings")
     if "tool" in data:  # a run's config.json: reproduce the run, in a new run directory
-        data = {k: v for k, v in data.items() if k not in ("tool", "version")}
+        data = with_unsaved_fields({k: v for k, v in data.items() if k not in ("tool", "version")})
         if isinstance(data.get("run"), dict):
             data["run"] = {k: v for k, v in data["run"].items() if k != "run_dir"}
     preset = data.pop("preset", None)

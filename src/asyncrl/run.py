@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncrl import __version__
-from asyncrl.config import ConfigError, TrainConfig
+from asyncrl.config import ConfigError, TrainConfig, with_unsaved_fields
 
 TOOL = "asyncrl"
 CHECKPOINT_FORMAT = 1
@@ -71,7 +71,7 @@ def read_tool_json(path: Path, name: str, kind: str = "run") -> dict[str, Any]:
 def read_config(path: Path) -> TrainConfig:
     """The config saved in a run directory, or RunDirError if it is not an asyncrl run."""
     data = read_tool_json(path, CONFIG)
-    return TrainConfig.from_dict({k: v for k, v in data.items() if k not in ("tool", "version")})
+    return TrainConfig.from_dict(with_unsaved_fields({k: v for k, v in data.items() if k not in ("tool", "version")}))
 
 
 class RunDirectory:

@@ -5,9 +5,10 @@ batch (t_max + 1) K to learn, with one intra-op thread. At those small batches t
 about half the fp32 rate of a large matrix multiply (`bench/limits.py`, issue 17), so this script
 measures what PyTorch offers for small convolutions on a CPU, each in its own process:
 
-    default        what asyncrl runs (contiguous NCHW tensors, oneDNN convolutions)
-    channels_last  the network and its input in NHWC memory format
-    channels_last_input  only the frames in NHWC (the weights as they are, so as they are shared)
+    default        what asyncrl runs: the frames made NHWC (channels_last) in the torso, the weights
+                   contiguous as they are shared, oneDNN convolutions
+    nchw           the frames left NCHW (contiguous), as asyncrl ran before issue 17's change
+    channels_last  the weights made NHWC too
     no-mkldnn      torch.backends.mkldnn disabled: PyTorch's own convolution kernels
     compile        torch.compile (Inductor, generated C++), forward and backward
 
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
@@ -39,7 +41,7 @@ from common import machine
 from asyncrl.config import AlgoConfig, NetConfig
 from asyncrl.nets import build_network
 
-VARIANTS = ("default", "channels_last", "channels_last_input", "no-mkldnn", "compile")
+VARIANTS = ("default", "nchw", "channels_last", "no-mkldnn", "compile")
 OBS_SHAPE, ACTIONS = (4, 84, 84), 6
 
 
@@ -52,12 +54,18 @@ def prepare(variant: str):
     """The network as ``variant`` runs it, and a function putting an observation batch in its format."""
     torch.manual_seed(0)
     net = build_network(OBS_SHAPE, ACTIONS, "actor_critic", NetConfig())
-    fmt = lambda obs: obs  # noqa: E731
+    fmt = lambda obs: obs
     if variant == "channels_last":
         net = net.to(memory_format=torch.channels_last)
-        fmt = lambda obs: obs.contiguous(memory_format=torch.channels_last)  # noqa: E731
-    elif variant == "channels_last_input":
-        fmt = lambda obs: obs.contiguous(memory_format=torch.channels_last)  # noqa: E731
+        fmt = lambda obs: obs.contiguous(memory_format=torch.channels_last)
+    elif variant == "nchw":
+        torso = net.torso
+
+        def nchw_forward(obs):
+            x = F.relu(torso.conv1(obs.float().div_(255.0)))
+            return F.relu(torso.fc(F.relu(torso.conv2(x)).flatten(1)))
+
+        torso.forward = nchw_forward
     elif variant == "no-mkldnn":
         torch.backends.mkldnn.enabled = False
     elif variant == "compile":

@@ -15,6 +15,28 @@ def test_conv_torso_is_the_seeds_network():
     assert features.shape == (3, 256) and features.dtype == torch.float32
 
 
+def test_conv_torso_computes_the_layers_on_frames_scaled_to_unit_range():
+    # The torso runs its convolutions on NHWC frames for speed; the features (flattened in the usual
+    # channel, row, column order) and the gradients must be those of the plain NCHW computation.
+    torch.manual_seed(0)
+    torso = AtariTorso()
+    frames = torch.randint(0, 256, (6, 4, 84, 84), dtype=torch.uint8)
+    features = torso(frames)
+    features.square().sum().backward()
+    fast = [p.grad.clone() for p in torso.parameters()]
+
+    torso.zero_grad()
+    x = frames.float() / 255.0
+    x = torch.relu(torch.nn.functional.conv2d(x, torso.conv1.weight, torso.conv1.bias, stride=4))
+    x = torch.relu(torch.nn.functional.conv2d(x, torso.conv2.weight, torso.conv2.bias, stride=2))
+    reference = torch.relu(torch.nn.functional.linear(x.contiguous().view(6, -1), torso.fc.weight, torso.fc.bias))
+    reference.square().sum().backward()
+    torch.testing.assert_close(features, reference)
+    for grad, param in zip(fast, torso.parameters(), strict=True):
+        torch.testing.assert_close(grad, param.grad)
+        assert grad.is_contiguous()  # the shared RMSProp steps plain tensors
+
+
 def test_actor_critic_head_gives_logits_per_action_and_one_value():
     net = build_network((4, 84, 84), n_actions=6, head="actor_critic")
     logits, values = net(torch.randint(0, 255, (5, 4, 84, 84), dtype=torch.uint8))

@@ -29,8 +29,8 @@ class AtariTorso(nn.Module):
         self.out_features = out_features
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        # NHWC frames: oneDNN's small-batch convolutions skip a reorder per layer, 1.2-1.4x faster
-        # forward and backward at the learners' batches (bench/convs.py); same values.
+        # NHWC frames: oneDNN's backward then skips a reorder per layer; the learning pass is 17-29 %
+        # faster at the learners' batches and training 10 % (docs/BENCHMARKS.md, bench/convs.py).
         x = obs.contiguous(memory_format=torch.channels_last).float().div_(255.0)  # in place: one float copy
         x = F.relu(self.conv1(x))
         x = F.relu(self.conv2(x))

@@ -29,7 +29,6 @@ import multiprocessing as mp
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
+from limits import timed
 
 from asyncrl.config import AlgoConfig, NetConfig
 from asyncrl.nets import build_network
@@ -88,17 +88,6 @@ def check(variant: str, k: int, t_max: int) -> float:
     return max((a - b).abs().max().item() for a, b in zip(grads["default"], grads[variant], strict=True))
 
 
-def timed(fn, repeats: int) -> float:
-    for _ in range(3):  # warm-up: oneDNN primitive caches, Inductor's compilation
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def measure(variant: str, batches: list[int], t_max: int, repeats: int) -> dict:
     """Seconds of the acting forward and the learning forward + backward, one intra-op thread."""
     torch.set_num_threads(1)
@@ -123,13 +112,8 @@ def measure(variant: str, batches: list[int], t_max: int, repeats: int) -> dict:
     return {"variant": variant, "rows": rows}
 
 
-def in_process(variant: str, batches: list[int], t_max: int, repeats: int) -> dict:
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(measure, (variant, batches, t_max, repeats))
-
-
 def on_all_cores(variant: str, batches: list[int], t_max: int, repeats: int, cores: int) -> dict:
-    """One process per core at once; each row is the median over the processes."""
+    """One process per core at once (one: alone); each row is the median over the processes."""
     with mp.get_context("spawn").Pool(cores) as pool:
         results = pool.starmap(measure, [(variant, batches, t_max, repeats)] * cores)
     return {"variant": variant, "rows": median_rows(results)}
@@ -174,7 +158,7 @@ def main() -> None:
     busy = {v: [] for v in variants}
     for _ in range(args.rounds):
         for v in variants:
-            alone[v].append(in_process(v, args.batches, t_max, args.repeats))
+            alone[v].append(on_all_cores(v, args.batches, t_max, args.repeats, 1))
             busy[v].append(on_all_cores(v, args.batches, t_max, args.repeats, args.cores))
     alone_rows = {v: median_rows(r) for v, r in alone.items()}
     busy_rows = {v: median_rows(r) for v, r in busy.items()}

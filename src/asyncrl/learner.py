@@ -73,7 +73,8 @@ class _StatsMeans:
     measured only once per report.
     """
 
-    def __init__(self):
+    def __init__(self, interval_s: float):
+        self.interval_s = interval_s
         self.reset()
 
     def reset(self) -> None:
@@ -90,7 +91,7 @@ class _StatsMeans:
         self.count += 1
 
     def report_due(self) -> bool:
-        return time.monotonic() - self.since >= STATS_INTERVAL_S
+        return time.monotonic() - self.since >= self.interval_s
 
     def take(self) -> dict[str, float]:
         means = {k: v / self.counts[k] for k, v in self.sums.items()}
@@ -130,7 +131,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     # every environment, so the states acted on together are one contiguous batch.
     buf_dtype = torch.uint8 if obs_dtype == np.uint8 else torch.float32
     obs_buf = torch.zeros((t_max + 1, n_envs, *obs_shape), dtype=buf_dtype)
-    stats = _StatsMeans()
+    # A --log-interval shorter than the default report period asks for finer statistics too.
+    stats = _StatsMeans(min(STATS_INTERVAL_S, config.run.log_interval))
     # With --reward-norm, by the shared scale as of the last pull (rewards stay raw otherwise).
     scale_rewards = net.reward_norm.scale if net.reward_norm is not None else (lambda r: r)
 

@@ -437,7 +437,8 @@ class RunConfig:
         default=300.0, metadata=_help("seconds between checkpoints")
     )
     log_interval: float = field(
-        default=10.0, metadata=_help("seconds between progress lines when stdout is not a terminal")
+        default=10.0, metadata=_help("seconds between progress lines when stdout is not a terminal; "
+                                       "under 2, also between the learners' statistics (TensorBoard)")
     )
 
 

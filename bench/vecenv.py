@@ -7,6 +7,15 @@ terminal, no sticky actions and no FIRE at reset. Random actions; the median of 
 warm-up. Run it on an otherwise idle machine.
 
     python bench/vecenv.py --env ALE/Pong-v5 --envs 8
+
+With ``--check`` it times nothing: it steps one game of the Gymnasium pipeline and a one-environment
+``AtariVectorEnv`` side by side (no no-ops, so both emulators start alike; the same random actions;
+the vector environment reset at a lost life by its own next-step autoreset, the pipeline by
+``EpisodicLife``), once with the vector environment's ``episodic_life`` and once with
+``life_loss_info`` (the game goes on, the lost life only reported as a terminal), and prints each
+step where a stacked frame, the reward or the terminal differ, until the lives do.
+
+    python bench/vecenv.py --env ALE/Breakout-v5 --check
 """
 
 from __future__ import annotations
@@ -22,19 +31,70 @@ from asyncrl.config import EnvConfig
 from asyncrl.envs import build_env
 
 
+def ale_game(env_id: str) -> str:
+    """ALE's ROM name for a Gymnasium id: ALE/SpaceInvaders-v5 -> space_invaders."""
+    game = env_id.removeprefix("ALE/").split("-")[0]
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in game).lstrip("_")
+
+
+def check(env_id: str, life_loss: str, seed: int = 0, max_steps: int = 5000) -> None:
+    """Step one game of both side by side and print where they differ (see the module's docstring)."""
+    env = build_env(EnvConfig(env_id=env_id, noop_max=0), training=True, seed=seed)
+    vector = AtariVectorEnv(ale_game(env_id), num_envs=1, num_threads=1, noop_max=0, reward_clipping=True,
+                            use_fire_reset=False, repeat_action_probability=0.0, frameskip=4, maxpool=True,
+                            stack_num=4, episodic_life=life_loss == "episodic_life",
+                            life_loss_info=life_loss == "life_loss_info")
+    ours, _ = env.reset(seed=seed)
+    theirs, _ = vector.reset(seed=seed)
+    ale = env.unwrapped.ale
+    rng = np.random.default_rng(seed)
+    print(f"{env_id}: the Gymnasium pipeline against AtariVectorEnv({life_loss}=True)")
+    differing = 0
+    for t in range(max_steps):
+        action = int(rng.integers(env.action_space.n))
+        ours, reward, terminated, truncated, _ = env.step(action)
+        theirs, v_reward, v_terminated, v_truncated, v_info = vector.step(np.array([action]))
+        frames = [int(np.abs(ours[j].astype(int) - theirs[0, j].astype(int)).max()) for j in range(len(ours))]
+        lives, v_lives = ale.lives(), int(v_info["lives"][0])
+        same = (not any(frames) and reward == v_reward[0] and terminated == v_terminated[0]
+                and truncated == v_truncated[0])
+        if lives != v_lives:
+            print(f"  step {t}: lives {lives} / {v_lives}: from here the two play different games; stopped")
+            return
+        if not same:
+            differing += 1
+            print(f"  step {t}: largest pixel difference per stacked frame (oldest first) {frames}, reward {reward:g} / "
+                  f"{v_reward[0]:g}, terminal {terminated} / {bool(v_terminated[0])}, lives {lives} / {v_lives}")
+        if terminated or truncated:
+            if env.get_wrapper_attr("game_over"):
+                break
+            ours, _ = env.reset()  # EpisodicLife: one no-op, the game goes on
+            theirs, _, _, _, v_info = vector.step(np.array([0]))  # its next-step autoreset
+            frames = [int(np.abs(ours[j].astype(int) - theirs[0, j].astype(int)).max()) for j in range(len(ours))]
+            print(f"  step {t}, the reset after a lost life: pixel differences {frames}, lives {ale.lives()} / "
+                  f"{int(v_info['lives'][0])}")
+            if ale.lives() != int(v_info["lives"][0]):
+                print("  from here the two play different games; stopped")
+                return
+    print(f"  {t + 1} steps to the game's end, {differing} of them differing")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="ALE/Pong-v5")
     parser.add_argument("--envs", type=int, default=8, help="environments per learner (K)")
     parser.add_argument("--steps", type=int, default=300, help="steps of every environment per round")
+    parser.add_argument("--check", action="store_true", help="compare the frames step by step instead of timing")
     args = parser.parse_args()
+    if args.check:
+        for life_loss in ("episodic_life", "life_loss_info"):
+            check(args.env, life_loss)
+        return
     k, steps = args.envs, args.steps
     rng = np.random.default_rng(0)
     envs = [build_env(EnvConfig(env_id=args.env), training=True, seed=i) for i in range(k)]
     n_actions = envs[0].action_space.n
-    game = args.env.removeprefix("ALE/").split("-")[0]
-    game = "".join(f"_{c.lower()}" if c.isupper() else c for c in game).lstrip("_")  # SpaceInvaders -> space_invaders
-    vector = AtariVectorEnv(game, num_envs=k, num_threads=1, noop_max=30, episodic_life=True, reward_clipping=True,
+    vector = AtariVectorEnv(ale_game(args.env), num_envs=k, num_threads=1, noop_max=30, episodic_life=True, reward_clipping=True,
                             use_fire_reset=False, repeat_action_probability=0.0, frameskip=4, maxpool=True,
                             stack_num=4)
     vector.reset(seed=0)

@@ -94,9 +94,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     envs = [build_env(EnvConfig(env_id=args.env), training=True, seed=i) for i in range(k)]
     n_actions = envs[0].action_space.n
-    vector = AtariVectorEnv(ale_game(args.env), num_envs=k, num_threads=1, noop_max=30, episodic_life=True, reward_clipping=True,
-                            use_fire_reset=False, repeat_action_probability=0.0, frameskip=4, maxpool=True,
-                            stack_num=4)
+    # life_loss_info, not episodic_life: the latter restarts the whole game at every lost life (--check).
+    vector = AtariVectorEnv(ale_game(args.env), num_envs=k, num_threads=1, noop_max=30, life_loss_info=True,
+                            reward_clipping=True, use_fire_reset=False, repeat_action_probability=0.0, frameskip=4,
+                            maxpool=True, stack_num=4)
     vector.reset(seed=0)
 
     def gymnasium_round() -> float:

@@ -37,13 +37,24 @@ def ale_game(env_id: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in game).lstrip("_")
 
 
+def vector_env(env_id: str, num_envs: int, noop_max: int, life_loss: str = "life_loss_info") -> AtariVectorEnv:
+    """ALE's vector environment with the pipeline's settings, one thread; ``life_loss`` names the flag
+    that reports a lost life (``life_loss_info`` plays on as the pipeline does, ``episodic_life``
+    restarts the game)."""
+    return AtariVectorEnv(ale_game(env_id), num_envs=num_envs, num_threads=1, noop_max=noop_max,
+                          reward_clipping=True, use_fire_reset=False, repeat_action_probability=0.0, frameskip=4,
+                          maxpool=True, stack_num=4, **{life_loss: True})
+
+
+def frame_differences(ours: np.ndarray, theirs: np.ndarray) -> list[int]:
+    """The largest pixel difference in each stacked frame, oldest first."""
+    return np.abs(ours.astype(int) - theirs.astype(int)).reshape(len(ours), -1).max(axis=1).tolist()
+
+
 def check(env_id: str, life_loss: str, seed: int = 0, max_steps: int = 5000) -> None:
     """Step one game of both side by side and print where they differ (see the module's docstring)."""
     env = build_env(EnvConfig(env_id=env_id, noop_max=0), training=True, seed=seed)
-    vector = AtariVectorEnv(ale_game(env_id), num_envs=1, num_threads=1, noop_max=0, reward_clipping=True,
-                            use_fire_reset=False, repeat_action_probability=0.0, frameskip=4, maxpool=True,
-                            stack_num=4, episodic_life=life_loss == "episodic_life",
-                            life_loss_info=life_loss == "life_loss_info")
+    vector = vector_env(env_id, num_envs=1, noop_max=0, life_loss=life_loss)
     ours, _ = env.reset(seed=seed)
     theirs, _ = vector.reset(seed=seed)
     ale = env.unwrapped.ale
@@ -54,7 +65,7 @@ def check(env_id: str, life_loss: str, seed: int = 0, max_steps: int = 5000) -> 
         action = int(rng.integers(env.action_space.n))
         ours, reward, terminated, truncated, _ = env.step(action)
         theirs, v_reward, v_terminated, v_truncated, v_info = vector.step(np.array([action]))
-        frames = [int(np.abs(ours[j].astype(int) - theirs[0, j].astype(int)).max()) for j in range(len(ours))]
+        frames = frame_differences(ours, theirs[0])
         lives, v_lives = ale.lives(), int(v_info["lives"][0])
         same = (not any(frames) and reward == v_reward[0] and terminated == v_terminated[0]
                 and truncated == v_truncated[0])
@@ -70,7 +81,7 @@ def check(env_id: str, life_loss: str, seed: int = 0, max_steps: int = 5000) -> 
                 break
             ours, _ = env.reset()  # EpisodicLife: one no-op, the game goes on
             theirs, _, _, _, v_info = vector.step(np.array([0]))  # its next-step autoreset
-            frames = [int(np.abs(ours[j].astype(int) - theirs[0, j].astype(int)).max()) for j in range(len(ours))]
+            frames = frame_differences(ours, theirs[0])
             print(f"  step {t}, the reset after a lost life: pixel differences {frames}, lives {ale.lives()} / "
                   f"{int(v_info['lives'][0])}")
             if ale.lives() != int(v_info["lives"][0]):
@@ -95,9 +106,7 @@ def main() -> None:
     envs = [build_env(EnvConfig(env_id=args.env), training=True, seed=i) for i in range(k)]
     n_actions = envs[0].action_space.n
     # life_loss_info, not episodic_life: the latter restarts the whole game at every lost life (--check).
-    vector = AtariVectorEnv(ale_game(args.env), num_envs=k, num_threads=1, noop_max=30, life_loss_info=True,
-                            reward_clipping=True, use_fire_reset=False, repeat_action_probability=0.0, frameskip=4,
-                            maxpool=True, stack_num=4)
+    vector = vector_env(args.env, num_envs=k, noop_max=30)
     vector.reset(seed=0)
 
     def gymnasium_round() -> float:

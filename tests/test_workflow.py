@@ -370,3 +370,18 @@ def test_a_warm_up_holds_the_logged_learning_rate_below_its_initial_value_and_ri
     for frames, lr in logged:  # lr * frames / warm-up frames, at the frames of each report
         assert lr == pytest.approx(1e-2 * min(frames, 12_000) / 12_000, rel=0.05, abs=2e-4)
     assert logged[-1][1] > logged[0][1] and max(lr for _, lr in logged) < 1e-2 * 0.5 + 2e-4
+
+
+def test_a_one_learner_run_is_reproduced_bit_for_bit_by_its_seed(cli, tmp_path):
+    import torch
+
+    def weights(name: str, seed: str) -> dict:
+        result = cli("train", "--env", "CartPole-v1", "--workers", "1", "--frames", "2000", "--seed", seed,
+                     "--run-dir", name, "--quiet")
+        assert result.returncode == 0, result.stderr
+        return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]
+
+    first, again, other = weights("first", "3"), weights("again", "3"), weights("other", "4")
+    assert first.keys() == again.keys() == other.keys()
+    assert all(torch.equal(first[k], again[k]) for k in first)  # the same start, the same updates
+    assert not all(torch.equal(first[k], other[k]) for k in first)

@@ -419,7 +419,9 @@ class RunConfig:
     stop_episodes: int = field(
         default=20, metadata=_help("episodes averaged for --stop-at-return")
     )
-    seed: int = field(default=0, metadata=_help("base seed; each learner derives its own from it"))
+    seed: int = field(default=0, metadata=_help(
+        "base seed: the initial network's, and each learner derives its own from it (one learner: "
+        "the same seed, the same run)"))
     run_dir: str | None = field(
         default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
     )

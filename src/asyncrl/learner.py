@@ -66,6 +66,15 @@ def learner_seed(base_seed: int, worker: int, start_frames: int) -> int:
     return int(np.random.SeedSequence([base_seed, worker, start_frames]).generate_state(1)[0])
 
 
+# The initial network's stream: no learner's [seed, worker, frames] (worker < this) can reach it.
+_NETWORK_STREAM = 2**32 - 1
+
+
+def network_seed(base_seed: int) -> int:
+    """The seed of theta's initial weights: one --seed is one starting network, on every backend."""
+    return int(np.random.SeedSequence([base_seed, _NETWORK_STREAM, 0]).generate_state(1)[0])
+
+
 class _StatsMeans:
     """Averages a learner's per-segment statistics between two reports (no per-step logging).
 

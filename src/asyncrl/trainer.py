@@ -16,10 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
+import torch
+
 from asyncrl.algos.q import FINAL_EPSILON_PROBS, FINAL_EPSILONS
 from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
 from asyncrl.envs import ActionSpec, build_env, describe_spaces
 from asyncrl.errors import TrainingError
+from asyncrl.learner import network_seed
 from asyncrl.nets import build_network
 from asyncrl.optim import SharedRMSprop
 from asyncrl.progress import ProgressReporter
@@ -125,7 +128,11 @@ def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool
     from asyncrl.algos import REGISTRY
 
     algo_cls = REGISTRY[config.algo.algo]
-    net = build_network(obs_shape, actions, algo_cls.head, config.net)
+    # One --seed, one starting network (a run is reproducible only from a known start); its own
+    # stream, apart from the learners', and the trainer's global one left as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(network_seed(config.run.seed))
+        net = build_network(obs_shape, actions, algo_cls.head, config.net)
     target_net = copy.deepcopy(net) if algo_cls.uses_target_network else None
     optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps,
                               init=config.optim.rms_init)

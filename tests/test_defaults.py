@@ -79,6 +79,16 @@ def test_on_atari_a3c_anneals_over_40m_frames_the_one_step_methods_over_an_hours
         assert config.run.frames == 80_000_000
 
 
+def test_n_step_q_on_atari_starts_its_q_output_small_and_everything_else_at_gain_1():
+    assert _resolved(**OURS["n-step Q"]).net.q_init_gain == 0.01
+    for method in ("one-step Q", "one-step Sarsa", "A3C FF"):
+        assert _resolved(**OURS[method]).net.q_init_gain == 1.0, method
+    assert resolve(preset_config("atari-n-step-q", "ALE/Pong-v5")).net.q_init_gain == 1.0  # uniform init
+    assert _resolved("CartPole-v1", algo=AlgoConfig(algo="n-step-q")).net.q_init_gain == 1.0
+    given = _resolved(algo=AlgoConfig(algo="n-step-q"), net=NetConfig(q_init_gain=0.5)).net
+    assert given.q_init_gain == 0.5
+
+
 def test_vector_observations_keep_one_learner_per_core_of_one_environment(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 3)
     run = _resolved("CartPole-v1").run

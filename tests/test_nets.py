@@ -51,6 +51,27 @@ def test_q_head_gives_one_value_per_action():
     assert net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 4)
 
 
+def test_q_init_gain_scales_the_orthogonal_q_output_and_nothing_else():
+    # Same seed, same draws: only the Q output's weights differ, by exactly the gain's ratio, so a
+    # gain of 0.01 starts every action value near 0 with the same torso.
+    def build(gain):
+        torch.manual_seed(0)
+        return build_network((4, 84, 84), 6, "q", NetConfig(init="orthogonal", q_init_gain=gain))
+
+    plain, small = build(1.0).state_dict(), build(0.01).state_dict()
+    for name, weight in plain.items():
+        if name == "head.q.weight":
+            torch.testing.assert_close(small[name], 0.01 * weight)
+        else:
+            assert torch.equal(small[name], weight), name
+    rows = plain["head.q.weight"] @ plain["head.q.weight"].T  # orthogonal rows of norm 1 at gain 1
+    torch.testing.assert_close(rows, torch.eye(6), atol=1e-5, rtol=0)
+    frames = torch.randint(0, 256, (8, 4, 84, 84), dtype=torch.uint8)
+    with torch.no_grad():
+        q_small = build(0.01)(frames)
+    assert q_small.abs().max() < 0.05
+
+
 def test_vector_observations_use_an_mlp_torso():
     net = build_network((8,), n_actions=3, head="actor_critic", config=NetConfig(hidden=(64, 32), shared_torso=True))
     logits, values = net(torch.zeros(7, 8))

@@ -63,6 +63,13 @@ ATARI_ONE_STEP_LR = 2e-3
 # Q's SpaceInvaders games fell back in its last third (180 after the hour); annealed within the run,
 # two seeds evaluated at 325 and 269 and neither fell back (issue 16, docs/BENCHMARKS.md).
 ATARI_ONE_STEP_FRAMES = 11_500_000
+# n-step Q's Q output starts at gain 0.01 (orthogonal): at gain 1, 5 of 16 starting networks on Pong
+# lost every unit of their torso within 300k frames, the same 5 again when run a second time; from
+# the same torsos with the small output 1 of the 16 did. On Pong's near-constant frames a fresh
+# torso's features are weak for some draws, and the first regressions towards Pong's negative
+# returns, passed back through an output of gain 1, silence them before the ball is seen
+# (issue 16, docs/BENCHMARKS.md).
+ATARI_N_STEP_Q_INIT_GAIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class AtariDefaults:
     label: str
     lr: float = ATARI_LR
     frames: int = ATARI_FRAMES
+    q_init_gain: float = 1.0
 
 
 # (algo, core) -> asyncrl's Atari defaults for it, each with the runs that chose it in
@@ -82,7 +90,7 @@ class AtariDefaults:
 ATARI_OURS = {
     ("a3c", "ff"): AtariDefaults("A3C FF", frames=ATARI_A3C_FRAMES),
     ("a3c", "lstm"): AtariDefaults("A3C LSTM", lr=ATARI_LSTM_LR, frames=ATARI_A3C_FRAMES),
-    ("n-step-q", "ff"): AtariDefaults("n-step Q"),
+    ("n-step-q", "ff"): AtariDefaults("n-step Q", q_init_gain=ATARI_N_STEP_Q_INIT_GAIN),
     ("one-step-q", "ff"): AtariDefaults("one-step Q", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
     ("one-step-sarsa", "ff"): AtariDefaults("one-step Sarsa", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
 }
@@ -276,6 +284,15 @@ class NetConfig:
             "the paper's era; the --preset atari-* presets) (default: orthogonal on Atari, where "
             "the uniform init leaves the features almost blind to the ball and paddles "
             "(docs/algorithms/a3c.md), and for continuous actions, as SB3 A2C; uniform otherwise)"
+        ),
+    )
+    q_init_gain: float | None = field(
+        default=None,
+        metadata=_help(
+            "Q methods with --init orthogonal: the gain of the Q output's orthogonal init; 0.01 starts "
+            "every action value near 0, as the policy output starts near uniform (default: 0.01 for "
+            "n-step Q on Atari, where at 1 a third of the starting networks lost their torso on Pong; "
+            "1 otherwise, as the value output's)"
         ),
     )
 
@@ -585,6 +602,9 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
         config.net.shared_torso = atari
     if config.net.init is None:
         config.net.init = "orthogonal" if atari or continuous else "uniform"
+    if config.net.q_init_gain is None:
+        orthogonal_q = ours is not None and config.algo.algo != "a3c" and config.net.init == "orthogonal"
+        config.net.q_init_gain = ours.q_init_gain if orthogonal_q else 1.0
     if config.optim.lr is None:
         if atari:
             config.optim.lr = ATARI_LR
@@ -645,6 +665,11 @@ def validate(config: TrainConfig) -> None:
     _check(a.entropy_beta is None or a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
     _check(n.core in CORES, "net", n.core, "one of " + ", ".join(CORES))
     _check(n.init is None or n.init in INITS, "init", n.init, "one of " + ", ".join(INITS))
+    _check(math.isfinite(n.q_init_gain) and n.q_init_gain > 0.0, "q-init-gain", n.q_init_gain,
+           "a positive number")
+    if n.q_init_gain != 1.0 and (a.algo == "a3c" or n.init != "orthogonal"):
+        raise ConfigError("--q-init-gain is the Q output's gain in the orthogonal init: use it with a Q "
+                          f"method ({', '.join(x for x in ALGORITHMS if x != 'a3c')}) and --init orthogonal")
     if n.obs_norm and is_atari(e.env_id):
         raise ConfigError("--obs-norm is for vector observations; Atari frames are scaled to [0, 1] already")
     if n.core == "lstm" and a.algo != "a3c":

@@ -335,13 +335,14 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     reward_norm = RewardNorm() if config.reward_norm else None
     network = Network(torso, head_module, value_torso, core, value_core, obs_norm, reward_norm)
     if config.init == "orthogonal":
-        orthogonal_init(network)
+        orthogonal_init(network, q_gain=1.0 if config.q_init_gain is None else config.q_init_gain)
     return network
 
 
-def orthogonal_init(network: Network) -> None:
-    """Orthogonal weights with ReLU's gain sqrt(2) in the torsos and gain 1 for the value and Q
-    outputs, zero biases; the policy outputs keep their small start near the maximum-entropy policy.
+def orthogonal_init(network: Network, q_gain: float = 1.0) -> None:
+    """Orthogonal weights with ReLU's gain sqrt(2) in the torsos, gain 1 for the value output and
+    ``q_gain`` for the Q output, zero biases; the policy outputs keep their small start near the
+    maximum-entropy policy.
 
     Why: with PyTorch's default U(+-1/sqrt(fan_in)) each layer shrinks its input's spread, and on
     Atari, where frames differ only in a few pixels (a ball, two paddles), the 256 features then
@@ -352,9 +353,10 @@ def orthogonal_init(network: Network) -> None:
             nn.init.orthogonal_(module.weight, gain=2 ** 0.5)
             nn.init.zeros_(module.bias)
     head = network.head
-    for name in ("value", "q"):
-        if hasattr(head, name):
-            nn.init.orthogonal_(getattr(head, name).weight, gain=1.0)
+    if hasattr(head, "value"):
+        nn.init.orthogonal_(head.value.weight, gain=1.0)
+    if hasattr(head, "q"):
+        nn.init.orthogonal_(head.q.weight, gain=q_gain)
     for name in ("policy", "mean"):
         if hasattr(head, name):
             _start_near_uniform(getattr(head, name))

@@ -148,6 +148,10 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                                        "in the first minute of Pong and the LSTM sees one constant: its value "
                                        "explained nothing; at 1e-4 (none of 4), 71 % of the returns' variance "
                                        "within 4 minutes (docs/BENCHMARKS.md)",
+    ("atari-n-step-q", "net", "init"): "orthogonal init, its Q output at gain 0.01 (--q-init-gain): with the "
+                                        "uniform init the features barely see the ball and paddles; at gain 1 "
+                                        "5 of 16 starting networks lost their torso in Pong's first minute, "
+                                        "at 0.01 1 of the same 16 (docs/BENCHMARKS.md)",
     ("atari-n-step-q", "optim", "rms_eps"): "A3C FF's normalised RMSProp steps: with them and its layout n-step Q "
                                             "learnt Breakout to 47.8 in 15 minutes (docs/BENCHMARKS.md)",
     ("atari-one-step-q", "optim", "lr"): "with A3C FF's layout and RMSProp, one-step Q's greedy policy played "

@@ -603,8 +603,9 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     if config.net.init is None:
         config.net.init = "orthogonal" if atari or continuous else "uniform"
     if config.net.q_init_gain is None:
-        orthogonal_q = ours is not None and config.algo.algo != "a3c" and config.net.init == "orthogonal"
-        config.net.q_init_gain = ours.q_init_gain if orthogonal_q else 1.0
+        # Only a method with its own Atari defaults says otherwise (A3C's is 1: it has no Q output).
+        ours_apply = ours is not None and config.net.init == "orthogonal"
+        config.net.q_init_gain = ours.q_init_gain if ours_apply else 1.0
     if config.optim.lr is None:
         if atari:
             config.optim.lr = ATARI_LR

@@ -14,7 +14,7 @@ environments, 4 frames stacked, CnnPolicy, n_steps 5, ent_coef 0.01, vf_coef 0.2
 RMSpropTFLike(eps=1e-5), lr 7e-4), for the same wall-clock, in its own process, alternating with
 asyncrl's run; it is evaluated the same way (30 episodes, no-op starts, unclipped whole games, at
 most 18,000 emulator frames, actions sampled from its policy as asyncrl's are), and the two are
-printed side by side. With ``--baseline sb3-dqn`` the baseline is SB3's DQN with the RL Zoo's Atari
+printed side by side (``--baseline-only`` runs the baseline alone). With ``--baseline sb3-dqn`` the baseline is SB3's DQN with the RL Zoo's Atari
 settings (one environment, replay memory, lr 1e-4, batch 32, learning starts at 100k steps, target
 network every 10k steps, a gradient step every 4, epsilon 1 -> 0.1 over the first 1M steps, i.e. 4M
 frames), the method the paper's asynchronous Q-learning is measured against. One change from the Zoo:
@@ -36,6 +36,7 @@ is SB3's mean loss with clip 0.5, and its value weight 0.25 is SB3's vf_coef).
         --workers 1 --envs-per-worker 16 --value-loss-coef 0.25 --no-lr-anneal
     python bench/atari.py --env ALE/Breakout-v5 --minutes 60 --seeds 0 1 --baseline sb3-dqn -- --algo n-step-q
     python bench/atari.py --minutes 20 --seeds 0 -- --lr 1e-3 --rms-eps 1e-5   # any train flags
+    python bench/atari.py --env ALE/Pong-v5 --minutes 60 --seeds 0 --baseline sb3-dqn --baseline-only
 
 Time is counted as `asyncrl train` counts it (`--max-seconds`, from the start of its training
 loop); the JSON also has each process's whole wall-clock, start-up and evaluation included.
@@ -308,6 +309,9 @@ def main() -> None:
     parser.add_argument("--baseline", choices=tuple(BASELINES), default=None,
                         help="also train this baseline for the same wall-clock and evaluate it alike: "
                              "SB3 A2C or SB3 DQN with the RL Zoo's Atari settings")
+    parser.add_argument("--baseline-only", action="store_true",
+                        help="train and evaluate only the --baseline, not asyncrl (its runs of the same game in "
+                             "another atari.json; bench/table.py reads both)")
     parser.add_argument("--dqn-buffer", type=parse_count, default=500_000,
                         help="SB3 DQN's replay memory in transitions (default: 500,000, 14 GB; the Zoo's 1M "
                              "needs 28 GB)")
@@ -328,6 +332,8 @@ def main() -> None:
         parser.exit(2, "atari.py: give the frames once: --frames, or --frames after --, not both\n")
     if args.dqn_buffer < 1 or args.dqn_learning_starts < 0:
         parser.exit(2, "atari.py: --dqn-buffer must be positive and --dqn-learning-starts not negative\n")
+    if args.baseline_only and (not args.baseline or args.train_flags):
+        parser.exit(2, "atari.py: --baseline-only needs a --baseline and takes no asyncrl train flags\n")
     if args.baseline:
         sb3_game(args.env)  # a game SB3 can play, before anything trains
         try:
@@ -346,8 +352,9 @@ def main() -> None:
                      "command": "python bench/atari.py " + " ".join(sys.argv[1:]), "asyncrl": [],
                      "baseline_name": args.baseline, "baseline": [] if args.baseline else None}
     for seed in args.seeds:  # alternating, so that a host whose speed drifts affects both alike
-        results["asyncrl"].append(run_asyncrl(args, seed, out_dir / f"asyncrl-seed{seed}"))
-        (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
+        if not args.baseline_only:
+            results["asyncrl"].append(run_asyncrl(args, seed, out_dir / f"asyncrl-seed{seed}"))
+            (out_dir / "atari.json").write_text(json.dumps(results, indent=2))
         if args.baseline:
             results["baseline"].append(run_sb3(args, seed, out_dir / f"{args.baseline}-seed{seed}"))
             (out_dir / "atari.json").write_text(json.dumps(results, indent=2))

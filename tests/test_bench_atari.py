@@ -91,18 +91,18 @@ def test_atari_bench_at_equal_frames_stops_both_runs_at_the_budget(tmp_path):
     assert run["evaluation"]["episodes"] == 1
 
 
-def test_atari_bench_with_the_dqn_baseline_trains_it_from_its_replay_memory(tmp_path):
+def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memory(tmp_path):
     pytest.importorskip("stable_baselines3", reason="the SB3 baseline needs the [bench] extra (pip install -e '.[bench]')")
     out = tmp_path / "bench"
     # 8,000 frames are 2,000 DQN steps: 500 to fill the memory, then a gradient step every 4 (after
     # steps 504, 508, ..., 1996; the rollout that reaches the budget ends training before its step).
     result = _bench("--env", "ALE/Breakout-v5", "--seeds", "2", "--frames", "8000", "--minutes", "5",
-                    "--eval-episodes", "2", "--out-dir", str(out), "--baseline", "sb3-dqn",
-                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500",
-                    "--", "--workers", "1", "--envs-per-worker", "2", cwd=tmp_path)
+                    "--eval-episodes", "2", "--out-dir", str(out), "--baseline", "sb3-dqn", "--baseline-only",
+                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
     assert report["baseline_name"] == "sb3-dqn"
+    assert report["asyncrl"] == [] and not (out / "asyncrl-seed2").exists()  # --baseline-only: no asyncrl run
     (dqn,) = report["baseline"]
     assert dqn["run_dir"].endswith("sb3-dqn-seed2") and dqn["seed"] == 2
     assert dqn["frames"] == 8000 and dqn["updates"] == (1996 - 504) // 4 + 1
@@ -120,7 +120,8 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
     assert result.returncode == 2 and "exists" in result.stderr and "Traceback" not in result.stderr
     assert (taken / "atari.json").read_text() == "{}"
     for bad in (["--frames", "0"], ["--frames", "10", "--", "--frames", "10"], ["--frames", "10", "--", "--frames=10"],
-                ["--dqn-buffer", "0"], ["--dqn-learning-starts", "-1"]):
+                ["--dqn-buffer", "0"], ["--dqn-learning-starts", "-1"], ["--baseline-only"],
+                ["--baseline", "sb3-dqn", "--baseline-only", "--", "--algo", "n-step-q"]):
         result = _bench("--out-dir", str(tmp_path / "new"), *bad, cwd=tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr and not (tmp_path / "new").exists()
 

@@ -271,7 +271,8 @@ def report(results: dict) -> None:
     target = results["score"]
     head = f"| run | seed | frames | frames/s | to {target:g} (frames, min) |" if target is not None else \
         "| run | seed | frames | frames/s |"
-    episodes = results["asyncrl"][0]["evaluation"]["episodes"] if results["asyncrl"] else 30
+    rows = results["asyncrl"] + (results.get("baseline") or [])  # --baseline-only: no asyncrl rows
+    episodes = rows[0]["evaluation"]["episodes"] if rows else 30
     print(head + f" last 10 games | evaluation ({episodes} episodes, no-op starts) |")
     print("|---" * (head.count("|") + 1) + "|")
     baseline = BASELINES.get(results["baseline_name"], "")

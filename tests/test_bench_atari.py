@@ -103,6 +103,7 @@ def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memor
     report = json.loads((out / "atari.json").read_text())
     assert report["baseline_name"] == "sb3-dqn"
     assert report["asyncrl"] == [] and not (out / "asyncrl-seed2").exists()  # --baseline-only: no asyncrl run
+    assert "evaluation (2 episodes, no-op starts)" in result.stdout
     (dqn,) = report["baseline"]
     assert dqn["run_dir"].endswith("sb3-dqn-seed2") and dqn["seed"] == 2
     assert dqn["frames"] == 8000 and dqn["updates"] == (1996 - 504) // 4 + 1

@@ -125,6 +125,8 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
                 ["--baseline", "sb3-dqn", "--baseline-only", "--", "--algo", "n-step-q"]):
         result = _bench("--out-dir", str(tmp_path / "new"), *bad, cwd=tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr and not (tmp_path / "new").exists()
+        if "--baseline-only" in bad:  # refused for its own reason, not an unknown flag or a missing library
+            assert "--baseline-only needs a --baseline" in result.stderr
 
     # Without the [bench] extra the baseline is refused in one line, before anything trains.
     hide = ("import sys, runpy; sys.modules['stable_baselines3'] = None; "

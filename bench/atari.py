@@ -18,13 +18,13 @@ printed side by side (``--baseline-only`` runs the baseline alone). With ``--bas
 baseline is SB3's DQN with the RL Zoo's Atari settings (one environment, replay memory, lr 1e-4,
 batch 32, learning starts at 100k steps, target network every 10k steps, a gradient step every 4,
 epsilon 1 -> 0.1 over the first 1M steps, i.e. 4M frames), the method the paper's asynchronous
-Q-learning is measured against. One change from the Zoo: its 1M-transition memory of 4-frame
-stacks is 28 GB, more than this machine has, so the memory holds ``--dqn-buffer`` transitions (default 500,000: 14 GB, stored once rather than twice by SB3's
-optimize_memory_usage). On the 2-core machine SB3 DQN trains at about 450 frames/s (112 steps/s,
-measured on Breakout), so an hour is about 0.5M steps: the memory never fills, and the run is the
-one the Zoo's 1M would give; epsilon is still about 0.55 at its end, as the Zoo's schedule has it.
-It is evaluated with epsilon 0.05, as asyncrl evaluates its Q methods. Both
-need the benchmark extra: pip install -e '.[bench]'. With ``--frames``
+Q-learning is measured against. One change from the Zoo: its 1M-transition memory of 4-frame stacks
+is 28 GB, more than this machine has, so the memory holds ``--dqn-buffer`` transitions (default
+500,000: 14 GB, stored once rather than twice by SB3's optimize_memory_usage). On the 2-core machine
+SB3 DQN trains at about 450 frames/s (112 steps/s, measured on Breakout), so an hour is about 0.5M
+steps: the memory never fills, and the run is the one the Zoo's 1M would give; epsilon is still
+about 0.55 at its end, as the Zoo's schedule has it. It is evaluated with epsilon 0.05, as asyncrl
+evaluates its Q methods. Both need the benchmark extra: pip install -e '.[bench]'. With ``--frames``
 every run also stops at that many frames, so that the two learn from equal frames: asyncrl with
 A2C's settings beside SB3 A2C tells learning per frame from a bug (third example; ``--workers 1
 --envs-per-worker 16`` is A2C's one learner for 16 environments, asyncrl's summed loss with clip 40

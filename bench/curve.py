@@ -47,6 +47,7 @@ def curve(run_dir: Path, points: int) -> list[dict]:
 DIAGNOSTICS = {  # column -> TensorBoard tag
     "entropy": "losses/entropy",
     "expl. var.": "losses/explained_variance",
+    "EV pooled": "losses/pooled_explained_variance",  # over every state of a report, not per batch
     "V spread": "losses/value_spread",  # std of V over a batch's states: ~0 when the torso collapsed
     "adv. std": "losses/advantage_std",
     "value loss": "losses/value_loss",

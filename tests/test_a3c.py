@@ -69,3 +69,21 @@ def test_the_advantage_does_not_push_gradients_into_the_value_through_the_policy
     torch.testing.assert_close(net.values.grad, torch.tensor([-(1.0 + 0.9 * 2.0), -2.0, 0.0]))
     assert net.logits.grad[2].abs().sum() == 0  # the bootstrap state gets no policy gradient
 
+
+
+def test_the_explained_variance_pooled_over_a_reports_batches_is_that_of_all_their_states():
+    from asyncrl.algos.a3c import pooled_explained_variance, value_diagnostics
+
+    # Two short batches (one environment's few steps each, as a continuous learner's): within each
+    # the returns barely differ, so each batch's own ratio is dominated by noise in V.
+    batches = [(torch.tensor([1.00, 1.01, 1.02]), torch.tensor([0.9, 1.1, 1.0])),
+               (torch.tensor([3.00, 3.02]), torch.tensor([3.1, 2.9]))]
+    stats = [value_diagnostics(returns, returns - values) for returns, values in batches]
+    assert all(s["explained_variance"] < -10 for s in stats)
+    # A report averages each statistic over its batches; the pooled moments survive that averaging.
+    means = {key: sum(s[key] for s in stats) / len(stats) for key in stats[0]}
+    returns = torch.cat([r for r, _ in batches])
+    errors = torch.cat([r - v for r, v in batches])
+    expected = 1 - errors.var(unbiased=False) / returns.var(unbiased=False)
+    assert pooled_explained_variance(means) == pytest.approx(float(expected), rel=1e-5)
+    assert 0.9 < pooled_explained_variance(means) < 1.0  # V does tell the two batches' states apart

@@ -343,7 +343,9 @@ def test_tensorboard_holds_the_conventional_scalars(runs):
 
     common = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "charts/learning_rate",
               "losses/grad_norm"}
-    assert common | {"losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/value_spread"} <= tags("a3c-1")
+    assert common | {"losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/value_spread",
+                     "losses/explained_variance", "losses/pooled_explained_variance"} <= tags("a3c-1")
+    assert not any("pooled/" in tag for tag in tags("a3c-1"))  # the sums it is pooled from stay in the learner
     assert common | {"losses/td_loss", "losses/q_values", "losses/q_spread", "charts/epsilon/learner_0",
                      "charts/epsilon/learner_1"} <= tags("q")
 

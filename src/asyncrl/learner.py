@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from asyncrl.algos import Segment, make_algorithm
+from asyncrl.algos.a3c import POOLED, pooled_explained_variance
 from asyncrl.config import TrainConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network, reset_state_rows, state_rows, with_state_rows
@@ -104,6 +105,10 @@ class _StatsMeans:
 
     def take(self) -> dict[str, float]:
         means = {k: v / self.counts[k] for k, v in self.sums.items()}
+        if POOLED[0] in means:  # the value's fit over every state since the last report
+            means["pooled_explained_variance"] = pooled_explained_variance(means)
+            for key in POOLED:
+                del means[key]
         means["nonfinite_skipped"] = self.skipped
         self.reset()
         return means

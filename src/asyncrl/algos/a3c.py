@@ -99,10 +99,32 @@ def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[s
 
     explained_variance = 1 - Var(R - V) / Var(R): 1 is a perfect value, 0 no better than a
     constant, below 0 worse. A policy cannot learn while its advantages are noise around zero.
+    Over one batch it says little when the batch is a few steps of one environment (a continuous
+    learner's 5): its returns barely differ. So the batch's sums of R, R², R - V and (R - V)² go
+    along too (the ``POOLED`` keys), and a learner's report pools them over all its batches since
+    the last (``pooled_explained_variance``).
     """
     var_returns = float(returns.var(unbiased=False)) if len(returns) > 1 else 0.0
     var_error = float(advantages.var(unbiased=False)) if len(advantages) > 1 else 0.0
     return {
         "explained_variance": 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0,
         "advantage_std": var_error ** 0.5,
+        POOLED[0]: float(len(returns)),
+        POOLED[1]: float(returns.sum()),
+        POOLED[2]: float(returns.square().sum()),
+        POOLED[3]: float(advantages.sum()),
+        POOLED[4]: float(advantages.square().sum()),
     }
+
+
+# A batch's count and sums for the explained variance pooled over a report's batches. A report
+# averages each statistic over its batches, so the ratios of these averages are the pooled moments.
+POOLED = ("pooled/n", "pooled/returns", "pooled/returns_sq", "pooled/errors", "pooled/errors_sq")
+
+
+def pooled_explained_variance(means: dict[str, float]) -> float:
+    """1 - Var(R - V) / Var(R) over every state of the batches whose POOLED sums were averaged."""
+    n, r, r2, e, e2 = (means[key] for key in POOLED)
+    var_returns = r2 / n - (r / n) ** 2
+    var_error = e2 / n - (e / n) ** 2
+    return 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0

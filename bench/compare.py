@@ -6,7 +6,9 @@ process. The figure for each is emulator frames per second of training once it h
 (environment creation and start-up excluded for both), and the ratio is of the medians.
 
 (i)  asyncrl: `asyncrl train --preset atari-a3c-ff --env ALE/Pong-v5` with the fastest settings
-     measured on this machine (``--workers``, ``--envs-per-worker``), its `steady_frames_per_second`.
+     measured on this machine (``--workers``, ``--envs-per-worker``), its `steady_frames_per_second`;
+     with ``--default``, the command a user runs first, `asyncrl train --env ALE/Pong-v5` with
+     nothing else (its learners, environments per learner and network as the defaults choose).
 (ii) Stable-Baselines3 A2C with its standard Atari setup, as RL Baselines3 Zoo trains it:
      `make_atari_env` (AtariWrapper: no-op starts, frame skip 4 with max-pooling, 84x84 grey,
      life-loss terminal, reward clipping) on the same game without sticky actions, 16 environments
@@ -16,6 +18,7 @@ process. The figure for each is emulator frames per second of training once it h
 Needs the benchmark extra: pip install -e '.[bench]'  (stable-baselines3; never needed to train).
 
     python bench/compare.py --seconds 120 --rounds 3
+    python bench/compare.py --seconds 60 --rounds 3 --default
 """
 
 from __future__ import annotations
@@ -79,33 +82,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=120.0, help="training time of each run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (one run of each per round)")
-    parser.add_argument("--workers", type=int, default=2, help="asyncrl learners")
-    parser.add_argument("--envs-per-worker", type=int, default=16, help="asyncrl environments per learner")
+    parser.add_argument("--workers", type=int, default=None, help="asyncrl learners (2 without --default)")
+    parser.add_argument("--envs-per-worker", type=int, default=None,
+                        help="asyncrl environments per learner (16 without --default)")
+    parser.add_argument("--default", action="store_true",
+                        help="asyncrl runs `asyncrl train --env ALE/Pong-v5` as it is, without the preset, "
+                             "--workers or --envs-per-worker")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--sb3-child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sb3_child is not None:
         sb3_child(args.sb3_child)
         return
+    if args.default and (args.workers is not None or args.envs_per_worker is not None):
+        parser.exit(2, "compare.py: --default runs the command as it is; it takes no --workers or --envs-per-worker\n")
     try:
         import stable_baselines3  # noqa: F401
     except ImportError:
         parser.exit(2, "compare.py: Stable-Baselines3 is not installed: pip install -e '.[bench]'\n")
 
+    if args.default:
+        entry, workers, label = "a3c", None, "the default command"
+    else:
+        workers, envs = args.workers or 2, args.envs_per_worker or 16
+        entry = f"a3c --preset atari-a3c-ff --envs-per-worker {envs}"
+        label = f"{workers} learners x {envs} envs"
     ours, theirs = [], []
     for r in range(args.rounds):
-        ours.append(measure("ALE/Pong-v5", f"a3c --preset atari-a3c-ff --envs-per-worker {args.envs_per_worker}",
-                            args.workers, args.seconds, []))
+        ours.append(measure("ALE/Pong-v5", entry, workers, args.seconds, []))
         print(f"round {r + 1}/{args.rounds}  asyncrl A3C   {ours[-1]['steady_fps']:8,.0f} frames/s", flush=True)
         theirs.append(run_sb3(args.seconds))
         print(f"round {r + 1}/{args.rounds}  SB3 A2C       {theirs[-1]['fps']:8,.0f} frames/s", flush=True)
     a, b = statistics.median(x["steady_fps"] for x in ours), statistics.median(x["fps"] for x in theirs)
     print(f"\nALE/Pong-v5, {args.seconds:g} s per run, median of {args.rounds}; {machine()}")
-    print(f"asyncrl A3C ({args.workers} learners x {args.envs_per_worker} envs): {a:,.0f} frames/s")
+    print(f"asyncrl A3C ({label}): {a:,.0f} frames/s")
     print(f"Stable-Baselines3 A2C (16 envs, DummyVecEnv):   {b:,.0f} frames/s")
     print(f"ratio: {a / b:.2f}x")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "seconds": args.seconds, "asyncrl": ours,
+        args.json.write_text(json.dumps({"machine": machine(), "seconds": args.seconds,
+                                         "asyncrl_command": f"asyncrl train --algo {entry} --env ALE/Pong-v5"
+                                         + ("" if workers is None else f" --workers {workers}"), "asyncrl": ours,
                                          "sb3_a2c": theirs, "ratio": a / b}, indent=2))
 
 

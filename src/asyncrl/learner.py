@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from asyncrl.algos import Segment, make_algorithm
-from asyncrl.algos.a3c import POOLED, pooled_explained_variance
 from asyncrl.config import TrainConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network, reset_state_rows, state_rows, with_state_rows
@@ -105,10 +104,6 @@ class _StatsMeans:
 
     def take(self) -> dict[str, float]:
         means = {k: v / self.counts[k] for k, v in self.sums.items()}
-        if POOLED[0] in means:  # the value's fit over every state since the last report
-            means["pooled_explained_variance"] = pooled_explained_variance(means)
-            for key in POOLED:
-                del means[key]
         means["nonfinite_skipped"] = self.skipped
         self.reset()
         return means
@@ -271,11 +266,11 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
         else:  # never let a NaN/inf reach the shared parameters
             stats.skipped += 1
         if stats.report_due():
-            shared.report("stats", worker, {**stats.take(), "learning_rate": lr})
+            shared.report("stats", worker, {**algo.summarise(stats.take()), "learning_rate": lr})
 
         if frames >= total_frames or shared.should_stop():
             break
     if stats.count or stats.skipped:  # the last statistics too, so that even a short run has them
-        shared.report("stats", worker, {**stats.take(), "learning_rate": lr})
+        shared.report("stats", worker, {**algo.summarise(stats.take()), "learning_rate": lr})
     for env in envs:
         env.close()

@@ -93,6 +93,13 @@ class A3C(Algorithm):
         }
         return total, stats
 
+    def summarise(self, means: dict[str, float]) -> dict[str, float]:
+        if POOLED[0] in means:  # the value's fit over every state since the last report
+            means["pooled_explained_variance"] = pooled_explained_variance(means)
+            for key in POOLED:
+                del means[key]
+        return means
+
 
 def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
     """How well V predicts the returns, and the scale of the advantages that drive the policy.
@@ -101,20 +108,22 @@ def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[s
     constant, below 0 worse. A policy cannot learn while its advantages are noise around zero.
     Over one batch it says little when the batch is a few steps of one environment (a continuous
     learner's 5): its returns barely differ. So the batch's sums of R, R², R - V and (R - V)² go
-    along too (the ``POOLED`` keys), and a learner's report pools them over all its batches since
-    the last (``pooled_explained_variance``).
+    along too (the ``POOLED`` keys), and ``A3C.summarise`` pools them over all the batches of a
+    learner's report (``pooled_explained_variance``).
     """
     var_returns = float(returns.var(unbiased=False)) if len(returns) > 1 else 0.0
     var_error = float(advantages.var(unbiased=False)) if len(advantages) > 1 else 0.0
     return {
         "explained_variance": 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0,
         "advantage_std": var_error ** 0.5,
-        POOLED[0]: float(len(returns)),
-        POOLED[1]: float(returns.sum()),
-        POOLED[2]: float(returns.square().sum()),
-        POOLED[3]: float(advantages.sum()),
-        POOLED[4]: float(advantages.square().sum()),
+        **_pooled_sums(returns, advantages),
     }
+
+
+def _pooled_sums(returns: torch.Tensor, errors: torch.Tensor) -> dict[str, float]:
+    r, e = returns.double(), errors.double()  # float64: the pooled variance subtracts squared means
+    sums = torch.stack((r.sum(), r.square().sum(), e.sum(), e.square().sum())).tolist()  # one copy out
+    return dict(zip(POOLED, [float(len(returns)), *sums], strict=True))
 
 
 # A batch's count and sums for the explained variance pooled over a report's batches. A report

@@ -39,6 +39,11 @@ class Algorithm(ABC):
     def begin_segment(self, frames: int) -> None:
         """Called before each segment with the global frame count."""
 
+    def summarise(self, means: dict[str, float]) -> dict[str, float]:
+        """A learner's report as it is logged, from its statistics averaged over the segments
+        since the last report: what no single segment can measure is derived here."""
+        return means
+
     @abstractmethod
     def act(self, net: torch.nn.Module, obs: torch.Tensor, deterministic: bool = False,
             envs: Sequence[int] | None = None) -> list:

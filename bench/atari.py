@@ -185,7 +185,8 @@ def sb3_child(args) -> None:
     run_dir, seed, game = Path(args.sb3_child), args.seeds[0], sb3_game(args.env)
     run_dir.mkdir(parents=True)
     model, command, timesteps = sb3_model(args, game, seed)
-    metrics = open(run_dir / "metrics.csv", "w", newline="")  # noqa: SIM115 (written while SB3 trains)
+    # Line-buffered, so that bench/curve.py can read the baseline's games while it trains.
+    metrics = open(run_dir / "metrics.csv", "w", newline="", buffering=1)  # noqa: SIM115 (written while SB3 trains)
     writer = csv.writer(metrics)
     writer.writerow(["frames", "wall_seconds", "worker", "return", "length"])
     limit = args.minutes * 60

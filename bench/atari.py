@@ -205,7 +205,8 @@ def sb3_child(args) -> None:
                 if "episode" in info:
                     ret = float(info["episode"]["r"])
                     writer.writerow([self.num_timesteps * SB3_TIMESTEP_FRAMES, round(elapsed, 2), 0, ret,
-                                     # the Monitor sits below the frame skip: its length is in frames (and counts the resets' steps)
+                                     # SB3's Monitor sits below the frame skip: its length is in
+                                     # frames (the resets' steps counted too)
                                      int(info["episode"]["l"]) // SB3_TIMESTEP_FRAMES])
                     self.recent = (self.recent + [ret])[-WINDOW:]
             if args.score is not None and not args.no_stop and len(self.recent) == WINDOW \

@@ -70,7 +70,6 @@ def test_the_advantage_does_not_push_gradients_into_the_value_through_the_policy
     assert net.logits.grad[2].abs().sum() == 0  # the bootstrap state gets no policy gradient
 
 
-
 def test_the_explained_variance_pooled_over_a_reports_batches_is_that_of_all_their_states():
     from asyncrl.algos.a3c import pooled_explained_variance, value_diagnostics
 

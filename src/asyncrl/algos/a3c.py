@@ -101,6 +101,11 @@ class A3C(Algorithm):
         return means
 
 
+# A batch's count and sums for the explained variance pooled over a report's batches. A report
+# averages each statistic over its batches, so the ratios of these averages are the pooled moments.
+POOLED = ("pooled/n", "pooled/returns", "pooled/returns_sq", "pooled/errors", "pooled/errors_sq")
+
+
 def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[str, float]:
     """How well V predicts the returns, and the scale of the advantages that drive the policy.
 
@@ -109,31 +114,26 @@ def value_diagnostics(returns: torch.Tensor, advantages: torch.Tensor) -> dict[s
     Over one batch it says little when the batch is a few steps of one environment (a continuous
     learner's 5): its returns barely differ. So the batch's sums of R, R², R - V and (R - V)² go
     along too (the ``POOLED`` keys), and ``A3C.summarise`` pools them over all the batches of a
-    learner's report (``pooled_explained_variance``).
+    learner's report (``pooled_explained_variance``); the batch's own figures come from the same sums.
     """
-    var_returns = float(returns.var(unbiased=False)) if len(returns) > 1 else 0.0
-    var_error = float(advantages.var(unbiased=False)) if len(advantages) > 1 else 0.0
+    r, e = returns.double(), advantages.double()  # float64: the variances subtract squared means
+    sums = torch.stack((r.sum(), r.square().sum(), e.sum(), e.square().sum())).tolist()  # one copy out
+    pooled = dict(zip(POOLED, [float(len(returns)), *sums], strict=True))
+    _, var_error = _variances(pooled)
     return {
-        "explained_variance": 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0,
-        "advantage_std": var_error ** 0.5,
-        **_pooled_sums(returns, advantages),
+        "explained_variance": pooled_explained_variance(pooled),
+        "advantage_std": max(var_error, 0.0) ** 0.5,
+        **pooled,
     }
 
 
-def _pooled_sums(returns: torch.Tensor, errors: torch.Tensor) -> dict[str, float]:
-    r, e = returns.double(), errors.double()  # float64: the pooled variance subtracts squared means
-    sums = torch.stack((r.sum(), r.square().sum(), e.sum(), e.square().sum())).tolist()  # one copy out
-    return dict(zip(POOLED, [float(len(returns)), *sums], strict=True))
-
-
-# A batch's count and sums for the explained variance pooled over a report's batches. A report
-# averages each statistic over its batches, so the ratios of these averages are the pooled moments.
-POOLED = ("pooled/n", "pooled/returns", "pooled/returns_sq", "pooled/errors", "pooled/errors_sq")
+def _variances(means: dict[str, float]) -> tuple[float, float]:
+    """Var(R) and Var(R - V) from the POOLED count and sums (or their averages over batches)."""
+    n, r, r2, e, e2 = (means[key] for key in POOLED)
+    return r2 / n - (r / n) ** 2, e2 / n - (e / n) ** 2
 
 
 def pooled_explained_variance(means: dict[str, float]) -> float:
     """1 - Var(R - V) / Var(R) over every state of the batches whose POOLED sums were averaged."""
-    n, r, r2, e, e2 = (means[key] for key in POOLED)
-    var_returns = r2 / n - (r / n) ** 2
-    var_error = e2 / n - (e / n) ** 2
+    var_returns, var_error = _variances(means)
     return 1.0 - var_error / var_returns if var_returns > 1e-12 else 0.0

@@ -23,7 +23,8 @@ import torch
 
 from asyncrl.algos import Segment, make_algorithm
 from asyncrl.config import TrainConfig, frames_per_step
-from asyncrl.envs import build_env, describe_spaces
+from asyncrl.envgroup import build_env_group
+from asyncrl.envs import describe_spaces
 from asyncrl.nets import build_network, reset_state_rows, state_rows, with_state_rows
 from asyncrl.optim import linear_lr
 
@@ -114,7 +115,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
 
     With ``envs_per_worker`` K > 1 the learner steps K environments in lock-step, choosing their
     actions with one batched forward pass; each environment's segment still ends at t_max steps or
-    at its terminal state (an environment whose segment ended waits for the others), and the
+    at its terminal state (an environment whose segment ended waits for the others; in ALE's vector
+    environment, ``--vector-env``, its game plays NOOP meanwhile), and the
     learner pushes one update for all K segments. Each environment is one of the paper's actors:
     it has its own exploration (the Q methods' final epsilon) and, with an LSTM, its own recurrent
     state. K = 1 is the paper's learner exactly.
@@ -123,8 +125,8 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     torch.set_num_threads(config.run.torch_threads)
     torch.manual_seed(seed)
     n_envs = config.run.envs_per_worker
-    envs = [build_env(config.env, training=True) for _ in range(n_envs)]
-    obs_shape, obs_dtype, action_spec = describe_spaces(envs[0])
+    envs = build_env_group(config)
+    obs_shape, obs_dtype, action_spec = describe_spaces(envs)
     algo = make_algorithm(config.algo)
     algo.setup_exploration(np.random.default_rng(seed), n_envs)
     net = build_network(obs_shape, action_spec, algo.head, config.net)
@@ -145,8 +147,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
     # With --reward-norm, by the shared scale as of the last pull (rewards stay raw otherwise).
     scale_rewards = net.reward_norm.scale if net.reward_norm is not None else (lambda r: r)
 
-    for k, env in enumerate(envs):
-        obs, _ = env.reset(seed=seed + k)
+    for k, obs in enumerate(envs.reset(seed)):
         obs_buf[0, k] = torch.from_numpy(obs)
     # The action chosen at the end of the last segment (Sarsa's a'), per environment.
     next_actions: list[int | None] = [None] * n_envs
@@ -184,17 +185,17 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 if lstm_state is not None:
                     lstm_state = (net.state if every
                                   else with_state_rows(lstm_state, undecided, net.state))
+            stepped, games = envs.step({k: chosen[k] for k in active})
+            for game in games:  # whole games (not only a life), with their raw scores
+                shared.report("episode", worker, {"return": game.score, "length": game.length,
+                                                  "env": game.env, "final_epsilon": final_epsilons[game.env]})
             for k in list(active):
-                obs, reward, term, trunc, info = envs[k].step(chosen[k])
+                step = stepped[k]
                 actions[k].append(chosen[k])
-                rewards[k].append(float(reward))
-                obs_buf[t + 1, k] = torch.from_numpy(obs)
-                if term or trunc:
-                    if "episode" in info:  # a whole game ended (not only a life)
-                        ep = info["episode"]
-                        shared.report("episode", worker, {"return": float(ep["r"]), "length": int(ep["l"]),
-                                                          "env": k, "final_epsilon": final_epsilons[k]})
-                    terminated[k], truncated[k] = term, trunc
+                rewards[k].append(step.reward)
+                obs_buf[t + 1, k] = torch.from_numpy(step.obs)
+                if step.terminated or step.truncated:
+                    terminated[k], truncated[k] = step.terminated, step.truncated
                     active.remove(k)
             if not active:
                 break
@@ -246,8 +247,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
         # The next segment starts where each environment is, or from a new episode.
         for k in range(n_envs):
             if terminated[k] or truncated[k]:
-                obs, _ = envs[k].reset()
-                obs_buf[0, k] = torch.from_numpy(obs)
+                obs_buf[0, k] = torch.from_numpy(envs.next_start(k))
             else:
                 obs_buf[0, k] = obs_buf[lengths[k], k]
 
@@ -272,5 +272,4 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
             break
     if stats.count or stats.skipped:  # the last statistics too, so that even a short run has them
         shared.report("stats", worker, {**algo.summarise(stats.take()), "learning_rate": lr})
-    for env in envs:
-        env.close()
+    envs.close()

@@ -72,6 +72,7 @@ _ATARI = {
     ("env", "frame_stack"): 4,
     ("env", "clip_rewards"): True,
     ("env", "terminal_on_life_loss"): True,
+    ("env", "vector_env"): False,  # Gymnasium's pipeline, checked against the paper's preprocessing
     ("algo", "gamma"): 0.99,
     ("optim", "lr"): 7e-4,
     ("optim", "lr_anneal"): True,

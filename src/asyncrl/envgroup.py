@@ -115,11 +115,10 @@ class VectorAtari:
     ``FrameStackObservation`` repeats the first frame; after a lost life the game simply goes on
     where the pipeline's :class:`~asyncrl.envs.EpisodicLife` first steps one NOOP; and its no-op
     starts take 0 to ``noop_max`` - 1 frames where ``AtariPreprocessing``'s take 1 to ``noop_max``
-    (ale-py 0.12.1). The emulator
-    reports a lost life as a terminal (``life_loss_info``); rewards come raw and are clipped here,
-    so that the game's score stays raw. A game's end is told from a lost life by the lives counter:
-    with ``SameStep`` autoreset the new game's full lives are reported at the step that ended the
-    old one.
+    (ale-py 0.12.1). The emulator reports a lost life as a terminal (``life_loss_info``); rewards
+    come raw and are clipped here, so that the game's score stays raw. A game's end is told from a
+    lost life by the lives counter: with ``SameStep`` autoreset the new game's full lives are
+    reported at the step that ended the old one.
     """
 
     NOOP = 0  # the first action of every game's minimal action set

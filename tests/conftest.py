@@ -113,6 +113,34 @@ class RecordingShared:
         self.target.load_state_dict(self.net.state_dict())
 
 
+def recording_segment_copies(monkeypatch, note=lambda: None):
+    """Make the learner's algorithm keep a copy of each update's segments (one per environment).
+
+    Returns the list it fills with ``(segments, note())``, one entry per update, ``note`` called
+    as the update's loss is computed (e.g. the frame counter before the update).
+    """
+    import asyncrl.learner
+    from asyncrl.algos import make_algorithm
+    from asyncrl.algos.segment import Segment
+
+    records = []
+
+    def make_recording(config):
+        algo = make_algorithm(config)
+        loss = algo.loss
+
+        def recording_loss(net, segments, target_net):
+            records.append(([Segment(s.obs.clone(), s.actions.clone(), s.rewards.clone(), s.terminated,
+                                     s.next_action) for s in segments], note()))
+            return loss(net, segments, target_net)
+
+        algo.loss = recording_loss
+        return algo
+
+    monkeypatch.setattr(asyncrl.learner, "make_algorithm", make_recording)
+    return records
+
+
 def recording_algorithm(monkeypatch):
     """Make the learner's algorithm record each update's segments with the network's state at their start.
 

@@ -7,13 +7,12 @@ import pytest
 import torch
 
 import asyncrl.learner
-from asyncrl.algos import make_algorithm
 from asyncrl.algos.segment import Segment
 from asyncrl.config import AlgoConfig, EnvConfig, RunConfig, TrainConfig, resolve
 from asyncrl.envgroup import SeparateEnvs, VectorAtari, build_env_group, uses_vector_env
 from asyncrl.envs import ActionSpec, make_env
 from asyncrl.nets import build_network
-from conftest import RecordingShared
+from conftest import RecordingShared, recording_segment_copies
 
 
 @pytest.mark.parametrize("env_id", ["ALE/Breakout-v5", "ALE/Pong-v5"])
@@ -96,21 +95,7 @@ def test_an_atari_learners_environments_keep_their_segments_and_whole_games(monk
     """Three Breakouts in one learner: each environment's segments follow on from each other until
     a terminal (a lost life), each agent step counts 4 frames, and the games reported are whole
     games (5 lives) of every environment, with raw scores."""
-    records = []
-
-    def recording(algo_config):
-        method = make_algorithm(algo_config)
-        loss = method.loss
-
-        def record(net, segments, target_net):
-            records.append([Segment(s.obs.clone(), s.actions.clone(), s.rewards.clone(), s.terminated,
-                                    s.next_action) for s in segments])
-            return loss(net, segments, target_net)
-
-        method.loss = record
-        return method
-
-    monkeypatch.setattr(asyncrl.learner, "make_algorithm", recording)
+    records = recording_segment_copies(monkeypatch)
     config = resolve(TrainConfig(env=EnvConfig(env_id="ALE/Breakout-v5", vector_env=vector_env),
                                  algo=AlgoConfig(algo="a3c", t_max=5),
                                  run=RunConfig(workers=1, envs_per_worker=3, frames=8_000)))
@@ -118,7 +103,7 @@ def test_an_atari_learners_environments_keep_their_segments_and_whole_games(monk
     shared = _GamesShared(net)
     asyncrl.learner.run_learner(0, config, shared, seed=1)
 
-    segments_per_update = records
+    segments_per_update = [segments for segments, _ in records]
     assert all(len(segments) == 3 for segments in segments_per_update)
     assert shared.frames == 4 * sum(len(s) for segments in segments_per_update for s in segments)
     terminals = 0

@@ -12,7 +12,7 @@ from asyncrl.algos.segment import Segment
 from asyncrl.config import AlgoConfig, EnvConfig, RunConfig, TrainConfig, resolve
 from asyncrl.envs import ActionSpec
 from asyncrl.nets import build_network
-from conftest import RecordingShared, assert_one_line_error
+from conftest import RecordingShared, assert_one_line_error, recording_segment_copies
 
 
 def _segments(obs_dim: int, lengths: list[int], terminated: list[bool], seed: int = 0) -> list[Segment]:
@@ -71,22 +71,7 @@ def test_each_environment_keeps_its_own_consecutive_segments(monkeypatch, algo):
     """Three CartPoles in one learner: every environment's segments follow on from each other
     (or start a new episode after a terminal one), end early only at an episode's end, and the
     frame counter grows by the steps of all three."""
-    records = []
-
-    def recording(config):
-        method = make_algorithm(config)
-        loss = method.loss
-
-        def record(net, segments, target_net):
-            frames_before = shared.frames
-            records.append(([Segment(s.obs.clone(), s.actions.clone(), s.rewards.clone(), s.terminated,
-                                     s.next_action) for s in segments], frames_before))
-            return loss(net, segments, target_net)
-
-        method.loss = record
-        return method
-
-    monkeypatch.setattr(asyncrl.learner, "make_algorithm", recording)
+    records = recording_segment_copies(monkeypatch, note=lambda: shared.frames)  # frames before
     config = resolve(TrainConfig(env=EnvConfig(env_id="CartPole-v1"), algo=AlgoConfig(algo=algo, t_max=5,
                                                                                        async_update=5),
                                  run=RunConfig(workers=1, envs_per_worker=3, frames=3_000)))

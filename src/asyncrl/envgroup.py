@@ -22,7 +22,7 @@ from asyncrl.config import EnvConfig, TrainConfig
 from asyncrl.envs import build_env, check_env_id, is_ale_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """What one environment's agent step gave the learner (the reward clipped for training)."""
 
@@ -32,7 +32,7 @@ class Step:
     truncated: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class GameOver:
     """A whole game ended in environment ``env``: its raw score and length in agent steps."""
 
@@ -47,7 +47,7 @@ class EnvGroup(Protocol):
     spec: Any
 
     def reset(self, seed: int) -> list[np.ndarray]:
-        """Start every environment; environment k is seeded from ``seed + k``."""
+        """Start every environment, each with its own seed derived from ``seed``."""
 
     def step(self, actions: dict[int, Any]) -> tuple[dict[int, Step], list[GameOver]]:
         """One agent step for the environments in ``actions``; the games that ended meanwhile."""
@@ -159,7 +159,7 @@ class VectorAtari:
         self.current: np.ndarray | None = None  # every environment's newest observation
 
     def reset(self, seed: int) -> list[np.ndarray]:
-        # ALE takes 31-bit seeds, and seeds environment k from seed + k.
+        # ALE takes 31-bit seeds; the vector environment derives each environment's from this one.
         obs, info = self.vec.reset(seed=seed % (2**31 - self.n))
         self.current, self.lives[:] = obs, info["lives"]
         self.scores[:], self.lengths[:] = 0.0, 0

@@ -185,7 +185,7 @@ def run_learner(worker: int, config: TrainConfig, shared: SharedState, seed: int
                 if lstm_state is not None:
                     lstm_state = (net.state if every
                                   else with_state_rows(lstm_state, undecided, net.state))
-            stepped, games = envs.step({k: chosen[k] for k in active})
+            stepped, games = envs.step(chosen)  # an action for each environment still acting
             for game in games:  # whole games (not only a life), with their raw scores
                 shared.report("episode", worker, {"return": game.score, "length": game.length,
                                                   "env": game.env, "final_epsilon": final_epsilons[game.env]})

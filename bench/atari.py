@@ -104,11 +104,12 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
         "seed": seed,
         "command": "asyncrl " + " ".join(cmd[3:]),
         "run_dir": str(run_dir),
-        # run.frames is the budget the lr anneals over, not the frames trained (those are "frames" below).
+        # run.frames is the budget the lr anneals over (with lr_anneal), not the frames trained (those are
+        # "frames" below).
         "settings": {k: config[g][k] for g, k in (("run", "workers"), ("run", "envs_per_worker"), ("optim", "lr"),
-                                                   ("optim", "rms_eps"), ("optim", "rms_init"), ("net", "init"),
-                                                   ("algo", "t_max"), ("algo", "entropy_beta"), ("run", "frames"),
-                                                   ("env", "terminal_on_life_loss"))},
+                                                   ("optim", "lr_anneal"), ("optim", "rms_eps"), ("optim", "rms_init"),
+                                                   ("net", "init"), ("algo", "t_max"), ("algo", "entropy_beta"),
+                                                   ("run", "frames"), ("env", "terminal_on_life_loss"))},
         "status": summary["status"],
         "reached": first_reaching(run_dir / "metrics.csv", args.score, WINDOW) if args.score is not None else None,
         "frames": summary["frames"],

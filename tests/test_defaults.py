@@ -68,15 +68,24 @@ def test_the_papers_presets_keep_the_papers_rmsprop_and_lr():
     assert resolve(preset_config("atari-a3c-ff", "ALE/Pong-v5")).net.init == "uniform"
 
 
-def test_on_atari_a3c_anneals_over_40m_frames_the_one_step_methods_over_an_hours_and_the_presets_over_80m():
-    for method in ("A3C FF", "A3C LSTM"):
-        assert _resolved(**OURS[method]).run.frames == 40_000_000
+def test_on_atari_a3c_ff_anneals_over_40m_frames_the_one_step_methods_over_an_hours_and_the_presets_over_80m():
+    assert _resolved(**OURS["A3C FF"]).run.frames == 40_000_000
     for method in ("one-step Q", "one-step Sarsa"):
         assert _resolved(**OURS[method]).run.frames == 11_500_000
     assert _resolved(run=RunConfig(frames=1000), **OURS["one-step Q"]).run.frames == 1000
     for config in [resolve(preset_config(name, "ALE/Pong-v5")) for name in PAPERS] + [
-            _resolved(algo=AlgoConfig(algo="n-step-q"))]:
+            _resolved(algo=AlgoConfig(algo="n-step-q")), _resolved(**OURS["A3C LSTM"])]:
         assert config.run.frames == 80_000_000
+
+
+def test_a3c_lstm_on_atari_holds_its_lr_and_everything_else_anneals_as_the_paper():
+    assert _resolved(**OURS["A3C LSTM"]).optim.lr_anneal is False
+    for method in ("A3C FF", "n-step Q", "one-step Q", "one-step Sarsa"):
+        assert _resolved(**OURS[method]).optim.lr_anneal is True, method
+    for name in PAPERS:
+        assert resolve(preset_config(name, "ALE/Pong-v5")).optim.lr_anneal is True, name
+    assert _resolved("CartPole-v1", net=NetConfig(core="lstm")).optim.lr_anneal is True
+    assert _resolved(optim=OptimConfig(lr_anneal=True), **OURS["A3C LSTM"]).optim.lr_anneal is True
 
 
 def test_n_step_q_on_atari_starts_its_q_output_small_and_everything_else_at_gain_1():
@@ -113,6 +122,8 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     lstm = cli("train", "--env", "ALE/Pong-v5", "--net", "lstm", "--print-config").stderr.splitlines()
     assert lstm[0] == "differs from the paper's settings (--preset atari-a3c-lstm):"
     assert any(line.strip().startswith("--lr 0.0001 (paper 0.0007): at 7e-4") for line in lstm)
+    assert any(line.strip().startswith("--lr-anneal False (paper True): held at 1e-4") for line in lstm)
+    assert not any("--frames" in line for line in lstm)  # nothing to anneal: the paper's budget
     n_step = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--print-config").stderr
     assert "--rms-eps 1e-05 (paper 0.1): A3C FF's normalised RMSProp steps" in n_step
     for algo in ("one-step-q", "one-step-sarsa"):

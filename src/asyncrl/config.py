@@ -54,6 +54,11 @@ ATARI_A3C_FRAMES = 40_000_000
 # 15 minutes of Pong); at 1e-4 the value explains 71 % of the returns' variance within 4 minutes
 # (issue 16, docs/BENCHMARKS.md).
 ATARI_LSTM_LR = 1e-4
+# ... and held there: annealed over 40M frames it was 0.37e-4 when the hour ended and Breakout, still
+# doubling every 10-20 minutes, evaluated at 74 (two seeds); held, at 171 and 136, and Pong's two
+# hours reached +10 a little sooner (44 and 41 minutes; annealed 44 and 54) and evaluated at 19.5 and
+# 15.5 (issue 16, docs/BENCHMARKS.md). With nothing to anneal over, its budget is the paper's 80M.
+ATARI_LSTM_LR_ANNEAL = False
 # One-step Q and Sarsa with A3C FF's layout and RMSProp: at 7e-4 one-step Q's greedy policy played
 # SpaceInvaders no better than random after 15 minutes (157), at 2e-3 it scored 372; Sarsa, which
 # differs only in its target, takes the same (issue 16, docs/BENCHMARKS.md).
@@ -81,6 +86,7 @@ class AtariDefaults:
     lr: float = ATARI_LR
     frames: int = ATARI_FRAMES
     q_init_gain: float = 1.0
+    lr_anneal: bool = True
 
 
 # (algo, core) -> asyncrl's Atari defaults for it, each with the runs that chose it in
@@ -89,7 +95,7 @@ class AtariDefaults:
 # paper's layout and RMSProp (16 learners of one environment, epsilon 0.1).
 ATARI_OURS = {
     ("a3c", "ff"): AtariDefaults("A3C FF", frames=ATARI_A3C_FRAMES),
-    ("a3c", "lstm"): AtariDefaults("A3C LSTM", lr=ATARI_LSTM_LR, frames=ATARI_A3C_FRAMES),
+    ("a3c", "lstm"): AtariDefaults("A3C LSTM", lr=ATARI_LSTM_LR, lr_anneal=ATARI_LSTM_LR_ANNEAL),
     ("n-step-q", "ff"): AtariDefaults("n-step Q", q_init_gain=ATARI_N_STEP_Q_INIT_GAIN),
     ("one-step-q", "ff"): AtariDefaults("one-step Q", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
     ("one-step-sarsa", "ff"): AtariDefaults("one-step Sarsa", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
@@ -354,8 +360,13 @@ class OptimConfig:
             f"A3C, {CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
         ),
     )
-    lr_anneal: bool = field(
-        default=True, metadata=_help("anneal the learning rate linearly to 0 over --frames")
+    lr_anneal: bool | None = field(
+        default=None,
+        metadata=_help(
+            "anneal the learning rate linearly to 0 over --frames (default: on, the paper's; off for "
+            "A3C LSTM on Atari, where Breakout was still rising when the annealed rate had fallen "
+            "to a third)"
+        ),
     )
     lr_warmup_frames: int = field(
         default=0,
@@ -423,8 +434,8 @@ class RunConfig:
         default=None,
         metadata=_help(
             "training budget in environment frames; Atari counts emulator frames "
-            f"(default: {ATARI_A3C_FRAMES:,} for A3C on Atari, {ATARI_ONE_STEP_FRAMES:,} for one-step Q "
-            f"and Sarsa on Atari, {ATARI_FRAMES:,} for n-step Q on Atari and the presets, "
+            f"(default: {ATARI_A3C_FRAMES:,} for A3C FF on Atari, {ATARI_ONE_STEP_FRAMES:,} for one-step Q "
+            f"and Sarsa on Atari, {ATARI_FRAMES:,} for A3C LSTM and n-step Q on Atari and the presets, "
             f"{CLASSIC_FRAMES:,} otherwise)"
         ),
     )
@@ -583,6 +594,8 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
             config.run.frames = ours.frames
         if config.optim.lr is None:
             config.optim.lr = ours.lr
+        if config.optim.lr_anneal is None:
+            config.optim.lr_anneal = ours.lr_anneal
     if continuous:
         # SB3 A2C's normalised RMSProp steps, which A3C FF takes on Atari too (see CONTINUOUS_LR).
         if config.optim.rms_eps is None:
@@ -618,6 +631,8 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
             config.optim.lr = CLASSIC_Q_LR
         else:
             config.optim.lr = CONTINUOUS_LR if continuous else CLASSIC_LR
+    if config.optim.lr_anneal is None:
+        config.optim.lr_anneal = True
     if config.optim.max_grad_norm is None:
         config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else CONTINUOUS_MAX_GRAD_NORM if continuous else 0.0
     if config.net.lstm_cells is None:

@@ -149,6 +149,11 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                                        "in the first minute of Pong and the LSTM sees one constant: its value "
                                        "explained nothing; at 1e-4 (none of 4), 71 % of the returns' variance "
                                        "within 4 minutes (docs/BENCHMARKS.md)",
+    ("atari-a3c-lstm", "optim", "lr_anneal"): "held at 1e-4: annealed over 40M frames it was a third of its "
+                                              "start when the hour ended and Breakout, still doubling every "
+                                              "10-20 minutes, evaluated at 74 (two seeds); held, at 171 and 136, "
+                                              "and Pong's two hours still reached +10, in 44 and 41 minutes "
+                                              "(docs/BENCHMARKS.md)",
     ("atari-n-step-q", "net", "init"): "orthogonal init, its Q output at gain 0.01 (--q-init-gain): with the "
                                         "uniform init the features barely see the ball and paddles; at gain 1 "
                                         "5 of 16 starting networks lost their torso in Pong's first minute, "

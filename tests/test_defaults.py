@@ -118,6 +118,12 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert any(line.strip().startswith("--init orthogonal (paper uniform): orthogonal init") for line in notes)
     assert any("--envs-per-worker" in line and "(paper 1)" in line for line in notes)
     assert any(line.strip().startswith("--rms-eps 1e-05 (paper 0.1): normalised") for line in notes)
+    assert config["env"]["vector_env"] is True
+    assert any(line.strip().startswith("--vector-env True (paper False): ALE's C++ vector environment")
+               for line in notes)
+    pipeline = cli("train", "--env", "ALE/Pong-v5", "--no-vector-env", "--print-config")
+    assert json.loads(pipeline.stdout)["env"]["vector_env"] is False
+    assert "--vector-env" not in pipeline.stderr  # the paper's pipeline: nothing to say
 
     lstm = cli("train", "--env", "ALE/Pong-v5", "--net", "lstm", "--print-config").stderr.splitlines()
     assert lstm[0] == "differs from the paper's settings (--preset atari-a3c-lstm):"

@@ -57,7 +57,8 @@ def test_the_vector_env_plays_the_pipelines_game_frame_for_frame(env_id):
 
 def test_the_vector_env_is_for_atari_training_with_the_pipelines_own_action_repeat():
     assert uses_vector_env(EnvConfig(env_id="ALE/Pong-v5", vector_env=True))
-    assert not uses_vector_env(EnvConfig(env_id="ALE/Pong-v5"))  # off unless asked for
+    assert uses_vector_env(EnvConfig(env_id="ALE/Pong-v5"))  # the default
+    assert not uses_vector_env(EnvConfig(env_id="ALE/Pong-v5", vector_env=False))
     assert not uses_vector_env(EnvConfig(env_id="ALE/Pong-v5", vector_env=True, frameskip=4, action_repeat=1))
     assert not uses_vector_env(EnvConfig(env_id="CartPole-v1", vector_env=True))
     config = resolve(TrainConfig(env=EnvConfig(env_id="CartPole-v1", vector_env=True),

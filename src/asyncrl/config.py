@@ -208,9 +208,10 @@ class EnvConfig:
                        "A2C's and PPO's references do it too); the game goes on"),
     )
     vector_env: bool = field(
-        default=False,
+        default=True,
         metadata=_help("Atari training: step a learner's environments in ALE's C++ vector environment "
-                       "(the same preprocessing, about 9 percent more frames/s; off: Gymnasium's pipeline)"),
+                       "(the same preprocessing, about 10 percent more frames/s; the presets: off, "
+                       "Gymnasium's pipeline)"),
     )
 
 

@@ -189,6 +189,21 @@ def test_a_ray_run_resumes_from_its_checkpoint_on_the_cluster(cluster, tmp_path)
 
 
 @pytest.mark.timeout(300)
+def test_atari_on_the_cluster_lays_out_a_learner_per_cluster_cpu_by_default(cluster, tmp_path):
+    """As the local backend does on this machine's cores: here 2 CPUs, so 2 learners of 8 games."""
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "asyncrl", "train", "--backend", "ray", "--address", cluster.address,
+           "--env", "ALE/Pong-v5", "--max-seconds", "15", "--run-dir", str(run_dir), "--quiet"]
+    _finish(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env),
+            timeout=240)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["run"]["workers"], config["run"]["envs_per_worker"]) == (2, 8)
+    assert config["env"]["vector_env"] is True
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["learner_nodes"] == 2 and summary["frames"] > 0
+
+
+@pytest.mark.timeout(300)
 def test_observation_and_return_statistics_reach_the_parameter_server(cluster, tmp_path):
     run_dir = tmp_path / "run"
     _finish(_train(cluster, run_dir, "--env", "Pendulum-v1", "--frames", "4000", "--obs-norm", "--reward-norm"),

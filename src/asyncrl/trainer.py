@@ -61,18 +61,25 @@ def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: 
 
 
 def _connect_ray(config: TrainConfig) -> None:
-    """Join (or start) the Ray cluster first: its CPU count is the default --workers off Atari."""
+    """Join (or start) the Ray cluster first: its CPU count, not this machine's, sets the default
+    --workers, a learner per CPU as on the local backend (on Atari at most 16)."""
     from asyncrl.backends.ray_cluster import connect
-    from asyncrl.config import ATARI_WORKERS, is_atari
+    from asyncrl.config import ATARI_MAX_LEARNERS, ATARI_OURS, ATARI_WORKERS, is_atari
 
     threads = config.run.torch_threads
     cpus = connect(config.run.address, config.run.workers and config.run.workers * threads)
     if config.run.workers is None:
-        config.run.workers = ATARI_WORKERS if is_atari(config.env.env_id) else max(1, cpus // threads)
+        per_cpu = max(1, cpus // threads)
+        if not is_atari(config.env.env_id):
+            config.run.workers = per_cpu
+        elif (config.algo.algo, config.net.core) in ATARI_OURS:
+            config.run.workers = min(per_cpu, ATARI_MAX_LEARNERS)
+        else:
+            config.run.workers = ATARI_WORKERS
     if config.run.workers * threads > cpus:
         per = "one CPU" if threads == 1 else f"{threads} CPUs (--torch-threads)"
-        raise ConfigError(f"--workers {config.run.workers} needs {per} per learner; the Ray cluster at "
-                          f"{config.run.address} has {cpus}")
+        where = f"the Ray cluster at {config.run.address}" if config.run.address else "the local Ray instance"
+        raise ConfigError(f"--workers {config.run.workers} needs {per} per learner; {where} has {cpus}")
 
 
 class _StopSignals:

@@ -190,7 +190,6 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
     ("mujoco-a3c", "optim", "rms_eps"): "normalised RMSProp steps (SB3 A2C's epsilon, A3C FF's on Atari) "
                                         "(docs/BENCHMARKS.md)",
     ("mujoco-a3c", "net", "init"): "orthogonal init, SB3 A2C's (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "optim", "max_grad_norm"): "SB3 A2C's clipping, with the rewards normalised (docs/BENCHMARKS.md)",
     ("mujoco-a3c", "optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes "
                                          "the first updates 10x the learning rate (docs/algorithms/a3c.md)",
 }

@@ -270,6 +270,21 @@ def test_mujoco_locomotion_tasks_train_from_the_cli(cli, tmp_path, env):
     assert saved["net"]["policy_std"] == "log-std" and saved["net"]["reward_norm"] is True
 
 
+def test_an_atari_run_saved_before_the_vector_env_existed_keeps_the_pipeline(cli, tmp_path):
+    """Such a run stepped Gymnasium's pipeline; the vector environment became the default later."""
+    run = tmp_path / "old"
+    result = cli("train", "--env", "ALE/Pong-v5", "--workers", "1", "--envs-per-worker", "1", "--frames", "400",
+                 "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["env"]["vector_env"] is True  # today's default
+    del saved["env"]["vector_env"]
+    (run / "config.json").write_text(json.dumps(saved))
+    again = cli("train", "--config", str(run / "config.json"), "--print-config")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["env"]["vector_env"] is False
+
+
 def test_a_run_saved_before_the_continuous_defaults_existed_reads_back_as_it_trained(cli, tmp_path):
     """A config.json written before --activation, --policy-std and --reward-norm existed (issue 18)
     holds none of them: that run had a ReLU MLP and the paper's Gaussian, not today's defaults."""

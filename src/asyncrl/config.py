@@ -540,9 +540,11 @@ def frames_per_step(env: EnvConfig) -> int:
     return env.frameskip * env.action_repeat if is_atari(env.env_id) else 1
 
 
-# The action-dependent fields a run's config.json did not hold before they existed, with the value
-# every run had then: an old run reads back as it trained, not with today's defaults for them.
-UNSAVED_BEFORE = {"net": {"activation": "relu", "policy_std": "softplus", "obs_norm": False, "reward_norm": False}}
+# The fields a run's config.json did not hold before they existed and whose default has changed
+# since, with the value every run had then: an old run reads back as it trained, not with today's
+# defaults (the continuous network's of issue 18; Gymnasium's Atari pipeline before --vector-env).
+UNSAVED_BEFORE = {"net": {"activation": "relu", "policy_std": "softplus", "obs_norm": False, "reward_norm": False},
+                  "env": {"vector_env": False}}
 
 
 def with_unsaved_fields(saved: dict[str, Any]) -> dict[str, Any]:

@@ -563,6 +563,17 @@ def net_defaults(net: NetConfig, continuous: bool) -> NetConfig:
     return dataclasses.replace(net, **{k: v for k, v in fill.items() if getattr(net, k) is None})
 
 
+def default_workers(config: TrainConfig, cpus: int) -> int:
+    """The default --workers given ``cpus`` (this machine's, or a Ray cluster's per learner): a
+    learner per CPU, on Atari at most 16 for the methods with asyncrl's Atari defaults, the paper's
+    16 for any other Atari method."""
+    if not is_atari(config.env.env_id):
+        return cpus
+    if (config.algo.algo, config.net.core) in ATARI_OURS:
+        return min(cpus, ATARI_MAX_LEARNERS)
+    return ATARI_WORKERS
+
+
 def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConfig:
     """Fill the environment-dependent defaults and validate; returns a new config.
 
@@ -587,7 +598,7 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
         # Laid out for the machine and stepped as the Pong runs chose (issues 15, 16): a learner
         # per core, batched environments, normalised RMSProp steps that start small.
         if config.run.workers is None:
-            config.run.workers = min(cores, ATARI_MAX_LEARNERS)
+            config.run.workers = default_workers(config, cores)
         if config.run.envs_per_worker is None:
             config.run.envs_per_worker = -(-ATARI_ACTORS // config.run.workers)  # ceil
         if config.optim.rms_eps is None:
@@ -611,7 +622,7 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     if config.optim.rms_init is None:
         config.optim.rms_init = 0.0
     if config.run.workers is None:
-        config.run.workers = ATARI_WORKERS if atari else cores
+        config.run.workers = default_workers(config, cores)
     if config.run.envs_per_worker is None:
         config.run.envs_per_worker = 1
     if config.run.frames is None:

@@ -64,18 +64,12 @@ def _connect_ray(config: TrainConfig) -> None:
     """Join (or start) the Ray cluster first: its CPU count, not this machine's, sets the default
     --workers, a learner per CPU as on the local backend (on Atari at most 16)."""
     from asyncrl.backends.ray_cluster import connect
-    from asyncrl.config import ATARI_MAX_LEARNERS, ATARI_OURS, ATARI_WORKERS, is_atari
+    from asyncrl.config import default_workers
 
     threads = config.run.torch_threads
     cpus = connect(config.run.address, config.run.workers and config.run.workers * threads)
     if config.run.workers is None:
-        per_cpu = max(1, cpus // threads)
-        if not is_atari(config.env.env_id):
-            config.run.workers = per_cpu
-        elif (config.algo.algo, config.net.core) in ATARI_OURS:
-            config.run.workers = min(per_cpu, ATARI_MAX_LEARNERS)
-        else:
-            config.run.workers = ATARI_WORKERS
+        config.run.workers = default_workers(config, max(1, cpus // threads))
     if config.run.workers * threads > cpus:
         per = "one CPU" if threads == 1 else f"{threads} CPUs (--torch-threads)"
         where = f"the Ray cluster at {config.run.address}" if config.run.address else "the local Ray instance"

@@ -108,8 +108,8 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
         # "frames" below).
         "settings": {k: config[g][k] for g, k in (("run", "workers"), ("run", "envs_per_worker"), ("optim", "lr"),
                                                    ("optim", "lr_anneal"), ("optim", "rms_eps"), ("optim", "rms_init"),
-                                                   ("net", "init"), ("algo", "t_max"), ("algo", "entropy_beta"),
-                                                   ("run", "frames"), ("env", "terminal_on_life_loss"),
+                                                   ("net", "init"), ("net", "q_init_gain"), ("algo", "t_max"),
+                                                   ("algo", "entropy_beta"), ("run", "frames"), ("env", "terminal_on_life_loss"),
                                                    ("env", "vector_env"))},
         "status": summary["status"],
         "reached": first_reaching(run_dir / "metrics.csv", args.score, WINDOW) if args.score is not None else None,

@@ -5,7 +5,10 @@ For each of ``--seeds``: `asyncrl train --env TASK` (the defaults, or any train 
 whichever comes first; then the final network plays ``--eval-episodes`` episodes with its mean
 action (`asyncrl evaluate`, 10 by default) and its learning curve is drawn. Everything goes to one
 JSON (``mujoco.json``) in ``--out-dir``: the command, the machine and, per seed, the steps, seconds
-and steps/s, the final 10- and 100-episode training means and the evaluation's mean and std.
+and steps/s, the final 10- and 100-episode training means and the evaluation's mean and std, its episodes'
+mean length and, for a planar runner (HalfCheetah, Hopper, Walker2d), how it moves in them: its
+mean forward velocity and the fraction of steps its torso is upright (a HalfCheetah running on its
+back and a Hopper standing still both score about 1,000).
 
 With ``--baseline sb3-a2c`` each seed also trains Stable-Baselines3's A2C with RL Baselines3 Zoo's
 settings for the task (hyperparams/a2c.yml: for the MuJoCo tasks SB3's defaults with VecNormalize,
@@ -58,6 +61,53 @@ ZOO_A2C = {
 }
 
 
+class Gait:
+    """How a planar runner (HalfCheetah, Hopper, Walker2d: root joints rootx, rootz, rooty) moves in
+    the evaluation's episodes: its mean forward velocity and the fraction of steps its torso is
+    upright. A score alone hides both: a HalfCheetah running on its back and a Hopper standing
+    still for 1,000 steps each settle at about 1,000."""
+
+    def __init__(self) -> None:
+        self.velocity: list[float] = []
+        self.pitch: list[float] = []
+
+    @staticmethod
+    def applies(env) -> bool:
+        model = getattr(env.unwrapped, "model", None)
+        return model is not None and model.njnt >= 3 and [model.joint(i).name for i in range(3)] == [
+            "rootx", "rootz", "rooty"]
+
+    def __call__(self, env) -> None:
+        data = env.unwrapped.data
+        self.velocity.append(float(data.qvel[0]))
+        self.pitch.append(float(data.qpos[2]))
+
+    def summary(self) -> dict:
+        import numpy as np
+
+        return {"forward_velocity": round(float(np.mean(self.velocity)), 3),
+                "upright": round(float(np.mean(np.cos(self.pitch) > 0)), 3)}
+
+
+def asyncrl_gait(run_dir: Path, episodes: int, returns: list[float]) -> dict | None:
+    """The evaluation's episodes played again (the same seed and mean action: the same games) with
+    a Gait watching; None for a task that is not a planar runner."""
+    from asyncrl.agent import load
+
+    agent = load(run_dir)
+    env = agent.make_env()
+    try:
+        if not Gait.applies(env):
+            return None
+        gait = Gait()
+        replayed = [e.ret for e in agent.episodes(env, episodes, gait)]
+    finally:
+        env.close()
+    if [round(r, 3) for r in replayed] != [round(r, 3) for r in returns]:
+        raise RuntimeError(f"{run_dir}: the replayed episodes differ from asyncrl evaluate's")
+    return gait.summary()
+
+
 def zoo_settings(env_id: str) -> dict:
     return ZOO_A2C.get(env_id, ZOO_A2C_MUJOCO)
 
@@ -95,7 +145,9 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
         "final_mean_last_100": summary["mean_return_last_100"],
         "evaluation": {"episodes": evaluation["episodes"], "policy": evaluation["policy"],
                        "mean": evaluation["mean_return"], "std": evaluation["std_return"],
-                       "min": evaluation["min_return"], "max": evaluation["max_return"]},
+                       "min": evaluation["min_return"], "max": evaluation["max_return"],
+                       "mean_length": statistics.mean(evaluation["lengths"]),
+                       "gait": asyncrl_gait(run_dir, args.eval_episodes, evaluation["returns"])},
         "curve": str(png) if returns else None,
     }
 
@@ -173,12 +225,18 @@ def sb3_child(args) -> None:
     eval_env = VecNormalize(make_vec_env(args.env, n_envs=1, seed=seed + 10_000), training=False, norm_reward=False)
     eval_env.obs_rms = env.obs_rms
     scores: list[float] = []
+    lengths: list[int] = []
+    task = eval_env.venv.envs[0]
+    gait = Gait() if Gait.applies(task) else None
     obs = eval_env.reset()
     while len(scores) < args.eval_episodes:
+        if gait is not None:
+            gait(task)
         action, _ = model.predict(obs, deterministic=True)
         obs, _, done, infos = eval_env.step(action)
         if done[0]:
             scores.append(float(infos[0]["episode"]["r"]))
+            lengths.append(int(infos[0]["episode"]["l"]))
     returns = episode_returns(run_dir / "metrics.csv")
     result = {
         "seed": seed,
@@ -191,7 +249,8 @@ def sb3_child(args) -> None:
         "final_mean_last_10": mean_or_none(returns[-WINDOW:]),
         "final_mean_last_100": mean_or_none(returns[-100:]),
         "evaluation": {"episodes": len(scores), "policy": "mean action", "mean": float(np.mean(scores)),
-                       "std": float(np.std(scores)), "min": float(np.min(scores)), "max": float(np.max(scores))},
+                       "std": float(np.std(scores)), "min": float(np.min(scores)), "max": float(np.max(scores)),
+                       "mean_length": float(np.mean(lengths)), "gait": gait.summary() if gait is not None else None},
     }
     (run_dir / "result.json").write_text(json.dumps(result, indent=2))
 
@@ -204,14 +263,19 @@ def report(results: dict) -> None:
     print(f"\n{results['env']}, {results['steps']:,} steps (at most {results['minutes']:g} minutes) per run; "
           f"{results['machine']}")
     episodes = results["asyncrl"][0]["evaluation"]["episodes"] if results["asyncrl"] else 10
-    print(f"| run | seed | steps | minutes | steps/s | last 10 episodes | evaluation ({episodes} episodes, mean action) |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| run | seed | steps | minutes | steps/s | last 10 episodes | evaluation ({episodes} episodes, mean action) "
+          "| its episodes' length | forward velocity | upright |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     baseline = BASELINES.get(results["baseline_name"], "")
     for name, rows in (("asyncrl", results["asyncrl"]), (baseline, results.get("baseline") or [])):
         for r in rows:
             ev = r["evaluation"]
+            gait = ev.get("gait") or {}
+            velocity, upright = gait.get("forward_velocity"), gait.get("upright")
             print(f"| {name} | {r['seed']} | {r['steps']:,} | {r['train_seconds'] / 60:.1f} | "
-                  f"{r['steps_per_second']:,.0f} | {fmt(r['final_mean_last_10'])} | {fmt(ev['mean'])} ± {fmt(ev['std'])} |")
+                  f"{r['steps_per_second']:,.0f} | {fmt(r['final_mean_last_10'])} | {fmt(ev['mean'])} ± {fmt(ev['std'])} | "
+                  f"{fmt(ev.get('mean_length'))} | {'–' if velocity is None else f'{velocity:.2f}'} | "
+                  f"{'–' if upright is None else f'{upright:.0%}'} |")
     for name, rows in (("asyncrl", results["asyncrl"]), (baseline, results.get("baseline") or [])):
         if len(rows) > 1:
             means = [r["evaluation"]["mean"] for r in rows]

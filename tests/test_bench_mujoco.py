@@ -31,6 +31,7 @@ def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
     assert run["steps_per_second"] > 0 and run["episodes"] >= 10 and run["final_mean_last_10"] < 0
     ev = run["evaluation"]
     assert ev["episodes"] == 2 and ev["policy"] == "gaussian mean" and -2000 < ev["mean"] <= 0
+    assert ev["mean_length"] == 200 and ev["gait"] is None  # a pendulum is not a runner
     assert Path(run["curve"]).stat().st_size > 0 and Path(report["curves"]).stat().st_size > 0
     if baseline:
         (sb3,) = report["baseline"]
@@ -38,9 +39,52 @@ def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
         # The Zoo's Pendulum rollout is 8 environments x 8 steps: SB3 ends on its first rollout past the budget.
         assert sb3["seed"] == 2 and 0 < sb3["steps"] < 3000 + 64 and "gae_lambda" in sb3["command"]
         assert sb3["evaluation"]["episodes"] == 2 and -2000 < sb3["evaluation"]["mean"] <= 0
+        assert sb3["evaluation"]["mean_length"] == 200 and sb3["evaluation"]["gait"] is None
         assert "SB3 A2C" in result.stdout and "asyncrl" in result.stdout
     else:
         assert report["baseline"] is None
+
+
+def test_mujoco_bench_says_how_a_planar_runner_moves_in_its_evaluation(tmp_path):
+    out = tmp_path / "bench"
+    result = _bench("--env", "Hopper-v5", "--seeds", "0", "--steps", "2000", "--minutes", "3",
+                    "--eval-episodes", "3", "--out-dir", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = json.loads((out / "mujoco.json").read_text())["asyncrl"]
+    ev = run["evaluation"]
+    # An untrained Hopper falls within a few dozen steps: its episodes end when the torso tilts past
+    # 0.2 rad, so it is upright until it falls, and the replay found the same episodes as evaluate.
+    assert 1 < ev["mean_length"] < 1000 and ev["gait"]["upright"] == 1.0
+    assert -3 < ev["gait"]["forward_velocity"] < 3
+    assert "forward velocity" in result.stdout and "upright" in result.stdout
+
+
+def test_the_gait_is_read_from_the_runners_root_joints():
+    import gymnasium as gym
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("bench_mujoco", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    path = list(sys.path)
+    try:
+        spec.loader.exec_module(bench)
+    finally:  # bench/ stays off the path: the script's name would shadow the MuJoCo package
+        sys.path[:] = path
+    for task, runner in (("HalfCheetah-v5", True), ("Walker2d-v5", True), ("InvertedPendulum-v5", False),
+                         ("Pendulum-v1", False)):
+        env = gym.make(task)
+        assert bench.Gait.applies(env) is runner, task
+        env.close()
+    env = gym.make("HalfCheetah-v5")
+    env.reset(seed=0)
+    qpos, qvel = env.unwrapped.init_qpos.copy(), env.unwrapped.init_qvel.copy()
+    gait = bench.Gait()
+    for pitch, velocity in ((0.1, 2.0), (np.pi, 1.0), (-2.0, -0.5), (1.0, 3.5)):  # on its back twice
+        qpos[2], qvel[0] = pitch, velocity
+        env.unwrapped.set_state(qpos, qvel)
+        gait(env)
+    env.close()
+    assert gait.summary() == {"forward_velocity": 1.5, "upright": 0.5}
 
 
 def test_mujoco_bench_refuses_budget_flags_after_the_separator_and_an_existing_directory(tmp_path):

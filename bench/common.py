@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: the machine's description and the time to reach a score."""
+"""What the benchmark scripts share: the machine's description, the time to reach a score, a runner's gait."""
 
 from __future__ import annotations
 
@@ -74,3 +74,47 @@ def plot_runs(out: Path, results: dict, baseline_label: str | None, window: int,
                                 np.array([float(x["wall_seconds"]) for x in rows]),
                                 np.array([float(x["return"]) for x in rows])))
     return plot_curves(curves, out, window=window, title=title) if curves else None
+
+
+class Gait:
+    """How a planar runner (HalfCheetah, Hopper, Walker2d: root joints rootx, rootz, rooty) moves in
+    the evaluation's episodes: its mean forward velocity and the fraction of steps its torso is
+    upright. A score alone hides both: a HalfCheetah running on its back and a Hopper standing
+    still for 1,000 steps each settle at about 1,000."""
+
+    def __init__(self) -> None:
+        self.velocity: list[float] = []
+        self.pitch: list[float] = []
+
+    @staticmethod
+    def applies(env) -> bool:
+        model = getattr(env.unwrapped, "model", None)
+        return model is not None and model.njnt >= 3 and [model.joint(i).name for i in range(3)] == [
+            "rootx", "rootz", "rooty"]
+
+    def __call__(self, env) -> None:
+        data = env.unwrapped.data
+        self.velocity.append(float(data.qvel[0]))
+        self.pitch.append(float(data.qpos[2]))
+
+    def summary(self) -> dict:
+        import numpy as np
+
+        return {"forward_velocity": round(float(np.mean(self.velocity)), 3),
+                "upright": round(float(np.mean(np.cos(self.pitch) > 0)), 3)}
+
+
+def replay_gait(run_dir, episodes: int) -> tuple[dict | None, list[float]]:
+    """A run's evaluation played again with a Gait watching (asyncrl's agent: its seed and mean
+    action, the same games as `asyncrl evaluate`): the gait (None for a task that is not a planar
+    runner) and the episodes' returns."""
+    from asyncrl.agent import load
+
+    agent = load(run_dir)
+    env = agent.make_env()
+    try:
+        gait = Gait() if Gait.applies(env) else None
+        returns = [e.ret for e in agent.episodes(env, episodes, gait)]
+    finally:
+        env.close()
+    return (gait.summary() if gait is not None else None), returns

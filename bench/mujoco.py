@@ -42,7 +42,7 @@ from pathlib import Path
 # `import mujoco` finds this file instead. Take what it shares from the folder, then leave it.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
-from common import episode_returns, fmt, machine, mean_or_none, plot_runs
+from common import Gait, episode_returns, fmt, machine, mean_or_none, plot_runs, replay_gait
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -61,51 +61,13 @@ ZOO_A2C = {
 }
 
 
-class Gait:
-    """How a planar runner (HalfCheetah, Hopper, Walker2d: root joints rootx, rootz, rooty) moves in
-    the evaluation's episodes: its mean forward velocity and the fraction of steps its torso is
-    upright. A score alone hides both: a HalfCheetah running on its back and a Hopper standing
-    still for 1,000 steps each settle at about 1,000."""
-
-    def __init__(self) -> None:
-        self.velocity: list[float] = []
-        self.pitch: list[float] = []
-
-    @staticmethod
-    def applies(env) -> bool:
-        model = getattr(env.unwrapped, "model", None)
-        return model is not None and model.njnt >= 3 and [model.joint(i).name for i in range(3)] == [
-            "rootx", "rootz", "rooty"]
-
-    def __call__(self, env) -> None:
-        data = env.unwrapped.data
-        self.velocity.append(float(data.qvel[0]))
-        self.pitch.append(float(data.qpos[2]))
-
-    def summary(self) -> dict:
-        import numpy as np
-
-        return {"forward_velocity": round(float(np.mean(self.velocity)), 3),
-                "upright": round(float(np.mean(np.cos(self.pitch) > 0)), 3)}
-
-
 def asyncrl_gait(run_dir: Path, episodes: int, returns: list[float]) -> dict | None:
-    """The evaluation's episodes played again (the same seed and mean action: the same games) with
-    a Gait watching; None for a task that is not a planar runner."""
-    from asyncrl.agent import load
-
-    agent = load(run_dir)
-    env = agent.make_env()
-    try:
-        if not Gait.applies(env):
-            return None
-        gait = Gait()
-        replayed = [e.ret for e in agent.episodes(env, episodes, gait)]
-    finally:
-        env.close()
+    """The evaluation's gait (None for a task that is not a planar runner), checked to be of the
+    same games as `asyncrl evaluate` played."""
+    gait, replayed = replay_gait(run_dir, episodes)
     if [round(r, 3) for r in replayed] != [round(r, 3) for r in returns]:
         raise RuntimeError(f"{run_dir}: the replayed episodes differ from asyncrl evaluate's")
-    return gait.summary()
+    return gait
 
 
 def zoo_settings(env_id: str) -> dict:

@@ -103,3 +103,16 @@ def test_the_bench_script_does_not_shadow_the_mujoco_package():
             "import mujoco\nprint(mujoco.MjModel.__name__)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0 and result.stdout.strip().endswith("MjModel"), result.stderr[-2000:]
+
+
+def test_the_gait_script_watches_a_random_policy_and_refuses_nothing_to_watch(tmp_path):
+    gait = BENCH.parent / "gait.py"
+    run = subprocess.run([sys.executable, str(gait), "--env", "HalfCheetah-v5", "--random-sigma", "0.05",
+                          "--episodes", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (row,) = [line for line in run.stdout.splitlines() if line.startswith("| N(0")]
+    # Barely moving, a HalfCheetah stays on its feet: upright throughout, not on its back at the end.
+    assert row.split("|")[-3].strip() == "100%" and row.split("|")[-2].strip() == "0"
+    empty = subprocess.run([sys.executable, str(gait)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert empty.returncode == 2 and len(empty.stderr.splitlines()) == 1

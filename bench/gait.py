@@ -95,7 +95,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for run_dir in args.run_dirs:
         if (run_dir / "model.zip").exists():
-            seed = args.seed if args.seed is not None else int(run_dir.name.rsplit("seed", 1)[-1])
+            named = run_dir.name.rsplit("seed", 1)[-1]
+            if args.seed is None and not named.isdigit():
+                parser.exit(2, f"gait.py: {run_dir}: give the SB3 run's --seed (its name does not end in seedN)\n")
+            seed = args.seed if args.seed is not None else int(named)
             gait, returns = sb3_gait(run_dir, args.episodes, seed)
         elif (run_dir / "checkpoint.pt").exists():
             gait, returns = replay_gait(run_dir, args.episodes)

@@ -118,3 +118,22 @@ def replay_gait(run_dir, episodes: int) -> tuple[dict | None, list[float]]:
     finally:
         env.close()
     return (gait.summary() if gait is not None else None), returns
+
+
+def sb3_episodes(model, env, episodes: int) -> tuple[list[float], list[int], dict | None]:
+    """An SB3 model's mean action played for ``episodes`` episodes in a one-environment VecEnv (as
+    bench/mujoco.py evaluates its baseline): their returns, lengths and, for a planar runner, gait."""
+    task = env.venv.envs[0] if hasattr(env, "venv") else env.envs[0]
+    gait = Gait() if Gait.applies(task) else None
+    returns: list[float] = []
+    lengths: list[int] = []
+    obs = env.reset()
+    while len(returns) < episodes:
+        if gait is not None:
+            gait(task)
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, done, infos = env.step(action)
+        if done[0]:
+            returns.append(float(infos[0]["episode"]["r"]))
+            lengths.append(int(infos[0]["episode"]["l"]))
+    return returns, lengths, (gait.summary() if gait is not None else None)

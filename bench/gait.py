@@ -26,7 +26,7 @@ from pathlib import Path
 # shares from the folder, then leave it, so that Gymnasium's `import mujoco` finds the package.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
-from common import Gait, replay_gait
+from common import Gait, replay_gait, sb3_episodes
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -41,17 +41,11 @@ def sb3_gait(run_dir: Path, episodes: int, seed: int) -> tuple[dict, list[float]
     model = A2C.load(run_dir / "model.zip")
     env = VecNormalize.load(str(run_dir / "vecnormalize.pkl"), make_vec_env(env_id, n_envs=1, seed=seed + 10_000))
     env.training, env.norm_reward = False, False
-    task = env.venv.envs[0]
-    gait, returns = Gait(), []
-    obs = env.reset()
-    while len(returns) < episodes:
-        gait(task)
-        action, _ = model.predict(obs, deterministic=True)
-        obs, _, done, infos = env.step(action)
-        if done[0]:
-            returns.append(float(infos[0]["episode"]["r"]))
+    returns, _, gait = sb3_episodes(model, env, episodes)
     env.close()
-    return gait.summary(), returns
+    if gait is None:
+        raise SystemExit(f"gait.py: {env_id} is not a planar runner (HalfCheetah, Hopper, Walker2d)")
+    return gait, returns
 
 
 def random_gait(env_id: str, sigma: float, episodes: int) -> tuple[dict, list[float], int]:

@@ -42,7 +42,7 @@ from pathlib import Path
 # `import mujoco` finds this file instead. Take what it shares from the folder, then leave it.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
-from common import Gait, episode_returns, fmt, machine, mean_or_none, plot_runs, replay_gait
+from common import episode_returns, fmt, machine, mean_or_none, plot_runs, replay_gait, sb3_episodes
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -186,19 +186,7 @@ def sb3_child(args) -> None:
     # Its mean action on raw rewards, the observation statistics frozen (as the Zoo evaluates).
     eval_env = VecNormalize(make_vec_env(args.env, n_envs=1, seed=seed + 10_000), training=False, norm_reward=False)
     eval_env.obs_rms = env.obs_rms
-    scores: list[float] = []
-    lengths: list[int] = []
-    task = eval_env.venv.envs[0]
-    gait = Gait() if Gait.applies(task) else None
-    obs = eval_env.reset()
-    while len(scores) < args.eval_episodes:
-        if gait is not None:
-            gait(task)
-        action, _ = model.predict(obs, deterministic=True)
-        obs, _, done, infos = eval_env.step(action)
-        if done[0]:
-            scores.append(float(infos[0]["episode"]["r"]))
-            lengths.append(int(infos[0]["episode"]["l"]))
+    scores, lengths, gait = sb3_episodes(model, eval_env, args.eval_episodes)
     returns = episode_returns(run_dir / "metrics.csv")
     result = {
         "seed": seed,
@@ -212,7 +200,7 @@ def sb3_child(args) -> None:
         "final_mean_last_100": mean_or_none(returns[-100:]),
         "evaluation": {"episodes": len(scores), "policy": "mean action", "mean": float(np.mean(scores)),
                        "std": float(np.std(scores)), "min": float(np.min(scores)), "max": float(np.max(scores)),
-                       "mean_length": float(np.mean(lengths)), "gait": gait.summary() if gait is not None else None},
+                       "mean_length": float(np.mean(lengths)), "gait": gait},
     }
     (run_dir / "result.json").write_text(json.dumps(result, indent=2))
 

@@ -63,7 +63,7 @@ def test_the_gait_is_read_from_the_runners_root_joints():
     import gymnasium as gym
     import numpy as np
 
-    spec = importlib.util.spec_from_file_location("bench_mujoco", BENCH)
+    spec = importlib.util.spec_from_file_location("bench_common", BENCH.parent / "common.py")
     bench = importlib.util.module_from_spec(spec)
     path = list(sys.path)
     try:

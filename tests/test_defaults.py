@@ -156,8 +156,9 @@ def test_continuous_actions_default_to_the_setting_that_learnt_locomotion():
     net, optim = config.net, config.optim
     assert (net.hidden, net.activation, net.policy_std, net.obs_norm, net.reward_norm) == (
         (64, 64), "tanh", "log-std", True, True)
-    assert (optim.lr, optim.rms_eps, optim.rms_init, config.algo.entropy_beta) == (7e-4, 1e-5, 1.0, 0.0)
+    assert (optim.lr, optim.rms_eps, optim.rms_init, config.algo.entropy_beta) == (3.5e-4, 1e-5, 1.0, 0.0)
     assert (net.init, optim.max_grad_norm) == ("orthogonal", 0.0)  # SB3 A2C's init, not its clipping
+    assert net.log_std_init == -1.0  # sigma 0.37, not SB3's 1
     # Anything given is kept.
     given = resolve(TrainConfig(env=EnvConfig(env_id="HalfCheetah-v5"),
                                 net=NetConfig(hidden=(200,), reward_norm=False, policy_std="softplus"),

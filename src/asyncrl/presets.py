@@ -178,9 +178,10 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                                              "frames (docs/algorithms/q.md)",
     # Continuous actions (issue 18): SB3 A2C's MuJoCo setting learnt HalfCheetah where the paper's
     # did not; the runs are in docs/BENCHMARKS.md, "Continuous A3C".
-    ("mujoco-a3c", "net", "policy_std"): "one log-std per action dimension for every state: the paper's "
-                                         "variance per state learnt no locomotion in 1M steps (HalfCheetah "
-                                         "-80 to -430, its means outside the action bounds; docs/BENCHMARKS.md)",
+    ("mujoco-a3c", "net", "policy_std"): "one log-std per action dimension for every state, from -1 "
+                                         "(--log-std-init): the paper's variance per state learnt no "
+                                         "locomotion in 1M steps (HalfCheetah -80 to -430, its means outside "
+                                         "the action bounds; docs/BENCHMARKS.md)",
     ("mujoco-a3c", "net", "reward_norm"): "rewards scaled by the running std of the return (VecNormalize's), "
                                           "as SB3 A2C on MuJoCo: the value's targets stay near 1 whatever the "
                                           "task's reward scale (docs/BENCHMARKS.md)",

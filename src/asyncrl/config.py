@@ -117,7 +117,8 @@ CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md
 # Nor are its lr and starting log-std kept: at log-std 0 (sigma 1) the untrained policy flips
 # HalfCheetah onto its back in 9 of 10 random episodes and three seeds of five learnt to run on it;
 # from log-std -1 (sigma 0.37) the cheetah stays upright and finds a fast gait within 100k steps,
-# but at lr 7e-4 two seeds of five lost it again within the next 100k; at 3.5e-4 they kept it.
+# but at lr 7e-4 two seeds of five lost it again within the next 100k; at 3.5e-4 they kept it (the
+# five seeds averaged 3,825 against 2,182 at sigma 1 and 7e-4).
 CONTINUOUS_LR = 3.5e-4
 CONTINUOUS_LOG_STD_INIT = -1.0
 CONTINUOUS_ENTROPY_BETA = 0.0

@@ -123,7 +123,7 @@ def replay_gait(run_dir, episodes: int) -> tuple[dict | None, list[float]]:
 def sb3_episodes(model, env, episodes: int) -> tuple[list[float], list[int], dict | None]:
     """An SB3 model's mean action played for ``episodes`` episodes in a one-environment VecEnv (as
     bench/mujoco.py evaluates its baseline): their returns, lengths and, for a planar runner, gait."""
-    task = env.venv.envs[0] if hasattr(env, "venv") else env.envs[0]
+    task = env.venv.envs[0]  # both callers wrap the VecEnv in VecNormalize
     gait = Gait() if Gait.applies(task) else None
     returns: list[float] = []
     lengths: list[int] = []

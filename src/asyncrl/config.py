@@ -266,7 +266,8 @@ class NetConfig:
     log_std_init: float = field(
         default=CONTINUOUS_LOG_STD_INIT,
         metadata=_help(
-            "--policy-std log-std: the log standard deviation it starts at (default: -1, sigma 0.37; "
+            f"--policy-std log-std: the log standard deviation it starts at (default: {CONTINUOUS_LOG_STD_INIT:g}, "
+            f"sigma {math.exp(CONTINUOUS_LOG_STD_INIT):.2f}; "
             "SB3's 0 flips HalfCheetah onto its back in 9 of 10 random episodes, docs/BENCHMARKS.md)"
         ),
     )

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
 from limits import timed
 
-from asyncrl.config import AlgoConfig, NetConfig
+from asyncrl.config import PAPER_T_MAX, NetConfig
 from asyncrl.nets import build_network
 
 VARIANTS = ("default", "nchw", "channels_last", "no-mkldnn", "compile")
@@ -151,7 +151,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     variants = ["default"] + [v for v in args.variants if v != "default"]
-    t_max = AlgoConfig().t_max
+    t_max = PAPER_T_MAX
 
     differences = {v: check(v, min(args.batches), t_max) for v in variants}
     alone = {v: [] for v in variants}

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
 from throughput import measure as measure_training
 
-from asyncrl.config import AlgoConfig, EnvConfig, NetConfig, frames_per_step
+from asyncrl.config import PAPER_T_MAX, EnvConfig, NetConfig, frames_per_step
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network
 from asyncrl.optim import SharedRMSprop
@@ -174,7 +174,7 @@ def measure(env_id: str, batches: list[int], steps: int, repeats: int) -> dict:
     obs_shape, _, actions = describe_spaces(probe)
     probe.close()
     return {"raw_fps": raw_emulation_fps(env_id, 20_000), "env_s": env_seconds_per_step(env_id, steps),
-            "network": network_seconds(obs_shape, actions, batches, AlgoConfig().t_max, repeats),
+            "network": network_seconds(obs_shape, actions, batches, PAPER_T_MAX, repeats),
             "matmul_flops": matmul_flops(), "forward_macs": forward_macs(obs_shape, actions)}
 
 
@@ -243,7 +243,7 @@ def main() -> None:
     args = parser.parse_args()
 
     repeat = frames_per_step(EnvConfig(env_id=args.env))
-    t_max = AlgoConfig().t_max
+    t_max = PAPER_T_MAX
     job = (args.env, args.batches, args.steps, args.repeats)
     alone = limits([measure(*job)], args.cores, repeat, t_max)
     with mp.get_context("spawn").Pool(args.cores) as pool:

@@ -268,7 +268,7 @@ def test_mujoco_locomotion_tasks_train_from_the_cli(cli, tmp_path, env):
     saved = json.loads((run / "config.json").read_text())
     assert saved["algo"]["entropy_beta"] == 0.0 and saved["optim"]["lr"] == 3.5e-4
     assert saved["net"]["policy_std"] == "log-std" and saved["net"]["reward_norm"] is True
-    assert saved["net"]["log_std_init"] == -1.0
+    assert saved["net"]["log_std_init"] == -1.0 and saved["algo"]["t_max"] == 20
 
 
 def test_an_atari_run_saved_before_the_vector_env_existed_keeps_the_pipeline(cli, tmp_path):

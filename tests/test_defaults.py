@@ -159,13 +159,15 @@ def test_continuous_actions_default_to_the_setting_that_learnt_locomotion():
     assert (optim.lr, optim.rms_eps, optim.rms_init, config.algo.entropy_beta) == (3.5e-4, 1e-5, 1.0, 0.0)
     assert (net.init, optim.max_grad_norm) == ("orthogonal", 0.0)  # SB3 A2C's init, not its clipping
     assert net.log_std_init == -1.0  # sigma 0.37, not SB3's 1
+    assert config.algo.t_max == 20  # segments of 20 steps, not the paper's 5
     # Anything given is kept.
     given = resolve(TrainConfig(env=EnvConfig(env_id="HalfCheetah-v5"),
                                 net=NetConfig(hidden=(200,), reward_norm=False, policy_std="softplus"),
-                                optim=OptimConfig(rms_eps=0.1), algo=AlgoConfig(entropy_beta=1e-4)), HALF_CHEETAH)
+                                optim=OptimConfig(rms_eps=0.1), algo=AlgoConfig(entropy_beta=1e-4, t_max=5)),
+                     HALF_CHEETAH)
     assert (given.net.hidden, given.net.reward_norm, given.net.policy_std, given.net.activation) == (
         (200,), False, "softplus", "tanh")
-    assert (given.optim.rms_eps, given.algo.entropy_beta) == (0.1, 1e-4)
+    assert (given.optim.rms_eps, given.algo.entropy_beta, given.algo.t_max) == (0.1, 1e-4, 5)
 
 
 def test_discrete_vector_tasks_keep_the_papers_mlp_and_rmsprop():
@@ -174,7 +176,7 @@ def test_discrete_vector_tasks_keep_the_papers_mlp_and_rmsprop():
         (200,), "relu", False, False)
     assert (config.optim.lr, config.optim.rms_eps, config.optim.rms_init, config.algo.entropy_beta) == (
         3e-3, 0.1, 0.0, 0.01)
-    assert (config.net.init, config.optim.max_grad_norm) == ("uniform", 0.0)
+    assert (config.net.init, config.optim.max_grad_norm, config.algo.t_max) == ("uniform", 0.0, 5)
 
 
 def test_the_mujoco_preset_keeps_the_papers_gaussian_and_rmsprop():
@@ -184,7 +186,7 @@ def test_the_mujoco_preset_keeps_the_papers_gaussian_and_rmsprop():
     assert config.net.obs_norm  # ours, not the paper's: MuJoCo's raw state spans orders of magnitude
     assert (config.optim.rms_eps, config.optim.rms_init, config.algo.entropy_beta, config.run.workers) == (
         0.1, 0.0, 1e-4, 16)
-    assert (config.net.init, config.optim.max_grad_norm) == ("uniform", 0.0)
+    assert (config.net.init, config.optim.max_grad_norm, config.algo.t_max) == ("uniform", 0.0, 5)
 
 
 def test_print_config_names_the_continuous_defaults_that_are_not_the_papers(cli):
@@ -198,6 +200,7 @@ def test_print_config_names_the_continuous_defaults_that_are_not_the_papers(cli)
     assert any(line.strip().startswith("--policy-std log-std (paper softplus): ") for line in notes)
     assert any(line.strip().startswith("--hidden 64,64 (paper 200): ") for line in notes)
     assert any(line.strip().startswith("--reward-norm True (paper False): ") for line in notes)
+    assert any(line.strip().startswith("--t-max 20 (paper 5): ") for line in notes)
     assert not any("--obs-norm" in line for line in notes)  # the preset's is ours too
     assert "--hidden 32 (paper 200): as given" in cli("train", "--env", "Pendulum-v1", "--hidden", "32",
                                                       "--print-config").stderr

@@ -184,8 +184,8 @@ def test_the_learner_scales_rewards_by_the_spread_of_discounted_returns(monkeypa
     from conftest import RecordingShared, recording_algorithm
 
     gamma = 0.9
-    # Segments of 5 steps: the first is scaled by the starting std of 1 and clipped at 10, and only
-    # within its first few steps do Pendulum's rewards stay above -10, so that they can be read back.
+    # Segments of 5 steps: the first is divided by the starting std of 1 and clipped to [-10, 10], and
+    # Pendulum's rewards reach -16: a longer first segment can meet some below -10, which cannot be read back.
     config = resolve(TrainConfig(env=EnvConfig(env_id="Pendulum-v1"), net=NetConfig(reward_norm=True),
                                  algo=AlgoConfig(gamma=gamma, t_max=5), run=RunConfig(workers=1, frames=600)),
                      ActionSpec(True, 1))

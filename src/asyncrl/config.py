@@ -119,13 +119,17 @@ CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md
 # HalfCheetah onto its back in 9 of 10 random episodes and three seeds of five learnt to run on it;
 # from log-std -1 (sigma 0.37) the cheetah stays upright and finds a fast gait within 100k steps,
 # but at lr 7e-4 two seeds of five lost it again within the next 100k; at 3.5e-4 they kept it (the
-# five seeds averaged 3,825 against 2,182 at sigma 1 and 7e-4).
+# five seeds averaged 3,825 against 2,182 at sigma 1 and 7e-4). At t_max 20 it is still the best
+# measured: 7e-4 and 1.4e-3 averaged 1,753 and 506 on Hopper (1,782), 4,224 and 1,580 on HalfCheetah
+# (5,322), their policies widening and losing the gaits they had found.
 CONTINUOUS_LR = 3.5e-4
 # Segments of 20 steps, not the paper's 5: at 5 three Hopper seeds of five stood still (996) and
 # HalfCheetah's policies narrowed within 400k steps onto whatever gait came first; at 20 the
 # advantages carry 20 steps of real rewards, sigma holds, and over five seeds Hopper evaluated at
 # 1,782 (942 at 5) and HalfCheetah at 5,322 (3,825), all upright; 10 and 40 learnt less on both.
-# Pendulum learns less with it (docs/BENCHMARKS.md: "Segments of 20 steps").
+# Pendulum learns less with it: 4x fewer updates move the network 4x less per step, and Pendulum
+# needs that movement (lr 1.4e-3: four seeds of five past -200; or 4M steps at the default lr),
+# which the locomotion tasks cannot take (docs/BENCHMARKS.md: "The learning rate at t_max 20").
 CONTINUOUS_T_MAX = 20
 CONTINUOUS_LOG_STD_INIT = -1.0
 CONTINUOUS_ENTROPY_BETA = 0.0

@@ -187,7 +187,8 @@ WHY_NOT_THE_PAPERS: dict[tuple, str] = {
                                           "task's reward scale (docs/BENCHMARKS.md)",
     ("mujoco-a3c", "algo", "t_max"): "segments of 20 steps: at 5 three Hopper seeds of five stood still; at 20 "
                                      "five seeds evaluated at 1,782 (942) and HalfCheetah's at 5,322 (3,825); "
-                                     "Pendulum learns less with it (docs/BENCHMARKS.md)",
+                                     "Pendulum learns less with it, from 4x fewer updates: it needs --lr 1.4e-3 or "
+                                     "4M steps (docs/BENCHMARKS.md)",
     ("mujoco-a3c", "net", "hidden"): "SB3 A2C's MuJoCo network, with tanh (docs/BENCHMARKS.md)",
     ("mujoco-a3c", "net", "activation"): "SB3 A2C's MuJoCo network, two tanh layers of 64 (docs/BENCHMARKS.md)",
     ("mujoco-a3c", "algo", "entropy_beta"): "SB3 A2C's: the log-std is learnt without a bonus (docs/BENCHMARKS.md)",

@@ -128,8 +128,11 @@ CONTINUOUS_LR = 3.5e-4
 # advantages carry 20 steps of real rewards, sigma holds, and over five seeds Hopper evaluated at
 # 1,782 (942 at 5) and HalfCheetah at 5,322 (3,825), all upright; 10 and 40 learnt less on both.
 # Pendulum learns less with it: 4x fewer updates move the network 4x less per step, and Pendulum
-# needs that movement (lr 1.4e-3: six seeds of ten past -200; or 4M steps at the default lr),
-# which the locomotion tasks cannot take (docs/BENCHMARKS.md: "The learning rate at t_max 20").
+# needs that movement (lr 1.4e-3: six seeds of ten past -200; or 4M steps at the default lr, four
+# of five), which the locomotion tasks cannot take (docs/BENCHMARKS.md: "The learning rate at
+# t_max 20").
+# One lr per part does not help: the movement Pendulum lacks is the policy's (mean and sigma
+# together; its critic at 4x learnt no more), and the policy at 4x loses HalfCheetah's gaits.
 CONTINUOUS_T_MAX = 20
 CONTINUOUS_LOG_STD_INIT = -1.0
 CONTINUOUS_ENTROPY_BETA = 0.0

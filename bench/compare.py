@@ -3,7 +3,10 @@
 Both train for the same wall-clock time, one after the other, alternating for ``--rounds``
 rounds so that a host whose speed drifts affects both alike; each training run is its own
 process. The figure for each is emulator frames per second of training once it has started
-(environment creation and start-up excluded for both), and the ratio is of the medians.
+(environment creation and start-up excluded for both), and the ratio is of the medians. An asyncrl
+run whose learners had not all started when its time ran out has no figure (null in the JSON): the
+medians are of the runs that have one, and if no asyncrl run has one, compare.py says so and exits
+with status 3, the JSON written all the same.
 
 (i)  asyncrl: `asyncrl train --preset atari-a3c-ff --env ALE/Pong-v5` with the fastest settings
      measured on this machine (``--workers``, ``--envs-per-worker``), its `steady_frames_per_second`;
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -37,6 +41,7 @@ from throughput import measure
 
 SB3_ENV = "PongNoFrameskip-v4"  # ALE/Pong-v5 without its frameskip and sticky actions: what AtariWrapper expects
 SB3_FRAME_SKIP = 4
+EXIT_NOT_MEASURED = 3  # every asyncrl run ended before its steady speed could be measured
 
 
 def run_sb3(seconds: float) -> dict:
@@ -78,7 +83,7 @@ def sb3_child(seconds: float) -> None:
     print(json.dumps({"fps": steps * SB3_FRAME_SKIP / clock.elapsed, "frames": model.num_timesteps * SB3_FRAME_SKIP}))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=120.0, help="training time of each run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (one run of each per round)")
@@ -90,7 +95,7 @@ def main() -> None:
                              "--workers or --envs-per-worker")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--sb3-child", type=float, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.sb3_child is not None:
         sb3_child(args.sb3_child)
         return
@@ -110,19 +115,45 @@ def main() -> None:
     ours, theirs = [], []
     for r in range(args.rounds):
         ours.append(measure("ALE/Pong-v5", entry, workers, args.seconds, []))
-        print(f"round {r + 1}/{args.rounds}  asyncrl A3C   {ours[-1]['steady_fps']:8,.0f} frames/s", flush=True)
+        print(round_line(r + 1, args.rounds, "asyncrl A3C", ours[-1]["steady_fps"], args.seconds), flush=True)
         theirs.append(run_sb3(args.seconds))
-        print(f"round {r + 1}/{args.rounds}  SB3 A2C       {theirs[-1]['fps']:8,.0f} frames/s", flush=True)
-    a, b = statistics.median(x["steady_fps"] for x in ours), statistics.median(x["fps"] for x in theirs)
-    print(f"\nALE/Pong-v5, {args.seconds:g} s per run, median of {args.rounds}; {machine()}")
-    print(f"asyncrl A3C ({label}): {a:,.0f} frames/s")
-    print(f"Stable-Baselines3 A2C (16 envs, DummyVecEnv):   {b:,.0f} frames/s")
-    print(f"ratio: {a / b:.2f}x")
+        print(round_line(r + 1, args.rounds, "SB3 A2C", theirs[-1]["fps"], args.seconds), flush=True)
+    a, b = median_of_measured(x["steady_fps"] for x in ours), median_of_measured(x["fps"] for x in theirs)
+    ratio = a / b if a is not None and b else None
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "seconds": args.seconds,
                                          "asyncrl_command": f"asyncrl train --algo {entry} --env ALE/Pong-v5"
                                          + ("" if workers is None else f" --workers {workers}"), "asyncrl": ours,
-                                         "sb3_a2c": theirs, "ratio": a / b}, indent=2))
+                                         "sb3_a2c": theirs, "ratio": ratio}, indent=2))
+    if a is None:
+        print(f"compare.py: no asyncrl run was long enough to measure its steady speed (not every learner "
+              f"started within {args.seconds:g} s): give it more --seconds", file=sys.stderr)
+        sys.exit(EXIT_NOT_MEASURED)
+    print(f"\nALE/Pong-v5, {args.seconds:g} s per run; {machine()}")
+    print(f"asyncrl A3C ({label}): {a:,.0f} frames/s{_median_of(ours, 'steady_fps')}")
+    print(f"Stable-Baselines3 A2C (16 envs, DummyVecEnv):   {b:,.0f} frames/s{_median_of(theirs, 'fps')}")
+    print(f"ratio: {ratio:.2f}x")
+
+
+def round_line(index: int, rounds: int, name: str, fps: float | None, seconds: float) -> str:
+    """One run's figure; a run whose learners had not all started when its time ran out has none."""
+    if fps is None:
+        return (f"round {index}/{rounds}  {name:<12}  too short to measure steady speed: not every learner "
+                f"started within {seconds:g} s")
+    return f"round {index}/{rounds}  {name:<12}  {fps:8,.0f} frames/s"
+
+
+def median_of_measured(values: Iterable[float | None]) -> float | None:
+    """The median of the runs that measured a speed; None if none did."""
+    measured = [v for v in values if v is not None]
+    return statistics.median(measured) if measured else None
+
+
+def _median_of(runs: list[dict], key: str) -> str:
+    measured = sum(r[key] is not None for r in runs)
+    if measured == len(runs):
+        return f" (median of {measured} runs)"
+    return f" (median of {measured} of {len(runs)} runs; {len(runs) - measured} too short to measure)"
 
 
 if __name__ == "__main__":

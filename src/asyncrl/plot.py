@@ -23,6 +23,7 @@ FIGSIZE = (12.0, 4.5)  # inches; at DPI this is a 1200 x 450 PNG
 DPI = 100
 GRID_POINTS = 200
 MAX_WINDOW = 100
+EPISODE_FIELDS = ("frames", "wall_seconds", "return")  # the columns of metrics.csv a curve needs
 
 
 @dataclass
@@ -45,23 +46,63 @@ def load_curve(run_dir: str | os.PathLike, label: str | None = None) -> Curve:
     """A run's episodes from metrics.csv, in the order they finished; RunDirError if there are none."""
     path = Path(run_dir)
     config = read_config(path)
-    frames, wall, returns = [], [], []
-    try:
-        with open(path / METRICS, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    frames.append(float(row["frames"]))
-                    wall.append(float(row["wall_seconds"]))
-                    returns.append(float(row["return"]))
-                except (KeyError, TypeError, ValueError):
-                    continue  # a row cut short by a crash
-    except FileNotFoundError:
-        pass
-    if not returns:
+    episodes = read_episodes(path / METRICS)
+    if not episodes:
         raise RunDirError(f"{path} has no finished episodes to plot (metrics.csv is empty or missing)")
-    order = np.argsort(np.asarray(frames), kind="stable")
-    return Curve(path, label or default_label(path), config.env.env_id, np.asarray(frames)[order],
-                 np.asarray(wall)[order], np.asarray(returns)[order])
+    frames, wall, returns = (np.asarray(column) for column in zip(*episodes, strict=True))
+    order = np.argsort(frames, kind="stable")
+    return Curve(path, label or default_label(path), config.env.env_id, frames[order], wall[order], returns[order])
+
+
+def read_episodes(metrics: Path) -> list[tuple[float, float, float]]:
+    """(frames, wall_seconds, return) of each whole row of ``metrics``; none if it does not exist.
+
+    A crash can cut the last row short, and a run resumed after it appends its first row to that
+    stub: a row with more or fewer fields than the header, or with a value that is not a finite
+    number, is skipped. RunDirError if the file is not a metrics.csv that asyncrl wrote.
+    """
+    try:
+        with open(metrics, newline="", encoding="utf-8") as f:
+            return _whole_rows(metrics, f)
+    except FileNotFoundError:
+        return []
+    except UnicodeDecodeError:
+        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (not UTF-8 text)") from None
+    except OSError as exc:
+        raise RunDirError(f"{metrics} cannot be read: {exc.strerror or exc}") from None
+
+
+def _whole_rows(metrics: Path, f) -> list[tuple[float, float, float]]:
+    reader = csv.reader(f)
+    header = _next_row(reader)
+    if header is None:
+        return []  # empty: the run stopped before its first episode
+    missing = [name for name in EPISODE_FIELDS if name not in header]
+    if missing:
+        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (no {', '.join(missing)} column)")
+    columns = [header.index(name) for name in EPISODE_FIELDS]
+    rows = []
+    while (row := _next_row(reader)) is not None:
+        if len(row) != len(header):
+            continue
+        try:
+            values = tuple(float(row[i]) for i in columns)
+        except ValueError:
+            continue
+        if np.isfinite(values).all():
+            rows.append(values)
+    return rows
+
+
+def _next_row(reader) -> list[str] | None:
+    """The reader's next row, skipping rows the csv module cannot parse (a field of runaway garbage)."""
+    while True:
+        try:
+            return next(reader)
+        except StopIteration:
+            return None
+        except csv.Error:
+            continue
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -168,7 +209,7 @@ def plot_curves(curves: Sequence[Curve], out: str | os.PathLike, *, window: int 
     try:
         fig.savefig(out, dpi=DPI)
     except (OSError, ValueError) as exc:
-        raise RunDirError(f"cannot write {out}: {exc}") from None
+        raise RunDirError(f"cannot write {out}: {getattr(exc, 'strerror', None) or exc}") from None
     finally:
         plt.close(fig)
     return out

@@ -8,6 +8,7 @@ Which fault, from the environment variables the learners inherit:
     ASYNCRL_FAULT=raise_always   every learner raises at step 50 of its life
     ASYNCRL_FAULT=nan_once       one step, once per run, returns a NaN reward
     ASYNCRL_FAULT=slow           from step 100 of a learner's life on, every step takes a second
+    ASYNCRL_FAULT=hang_once      the first learner to reach step 300 hangs (alive, never returns)
 
 "Once per run" is a marker file, ASYNCRL_FAULT_MARKER, created when the fault fires.
 """
@@ -37,6 +38,9 @@ class FaultyCartPole(CartPoleEnv):
         self.steps += 1
         if self.fault == "slow" and self.steps >= 100:
             time.sleep(1.0)
+        if self.fault == "hang_once" and self.steps >= 300 and self._fire_once():
+            while True:  # a deadlock, as far as the trainer can tell: alive, and no step ever ends
+                time.sleep(3600)
         obs, reward, terminated, truncated, info = super().step(action)
         if self.fault == "raise_always" and self.steps >= 50:
             raise RuntimeError("injected fault in the environment")

@@ -22,7 +22,7 @@ from asyncrl.algos import make_algorithm
 from asyncrl.config import TrainConfig, is_atari
 from asyncrl.envs import build_env, describe_spaces
 from asyncrl.nets import build_network
-from asyncrl.run import RunDirectory, read_config
+from asyncrl.run import RunDirectory, load_parameters, read_config
 
 EVAL_SEED_OFFSET = 10_000  # keeps evaluation episodes apart from the training learners' seeds
 ATARI_EVAL_EPSILON = 0.05  # the customary evaluation epsilon of value-based Atari agents (Nature DQN)
@@ -42,9 +42,12 @@ class Agent:
     """A trained policy: ``act(obs) -> action`` for one observation as the environment returns it."""
 
     def __init__(self, config: TrainConfig, state: dict[str, Any], *, seed: int | None = None,
-                 deterministic: bool = False, epsilon: float | None = None, run_dir: Path | None = None):
+                 deterministic: bool = False, epsilon: float | None = None, run_dir: Path | None = None,
+                 checkpoint: Path | None = None, checkpoint_note: str | None = None):
         self.config = config
         self.run_dir = run_dir
+        self.checkpoint = checkpoint  # the file it was loaded from
+        self.checkpoint_note = checkpoint_note  # why that is the previous checkpoint, if it is
         self.checkpoint_frames = int(state["frames"])
         env = build_env(config.env, training=False)
         try:
@@ -69,7 +72,10 @@ class Agent:
         else:
             self.policy = "greedy" if deterministic else "sampled"
         self.net = build_network(obs_shape, self.actions, self.algo.head, config.net)
-        self.net.load_state_dict(state["model"])
+        if checkpoint is not None:  # says which setting of config.json the checkpoint does not fit
+            load_parameters(self.net, state["model"], config, checkpoint)
+        else:
+            self.net.load_state_dict(state["model"])
         self.net.eval()
 
     def reset(self) -> None:
@@ -123,5 +129,7 @@ def load(run_dir: str | os.PathLike, *, seed: int | None = None, deterministic: 
     """
     path = Path(run_dir)
     config = read_config(path)
-    state = RunDirectory(path).load_checkpoint()
-    return Agent(config, state, seed=seed, deterministic=deterministic, epsilon=epsilon, run_dir=path)
+    run = RunDirectory(path)
+    state = run.load_checkpoint()
+    return Agent(config, state, seed=seed, deterministic=deterministic, epsilon=epsilon, run_dir=path,
+                 checkpoint=run.checkpoint_path, checkpoint_note=run.checkpoint_note)

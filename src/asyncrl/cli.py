@@ -9,20 +9,27 @@ needs nothing else.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
 import json
 import sys
 import typing
+import warnings
 from pathlib import Path
 
 from asyncrl.config import (
     ALGORITHMS,
     GROUPS,
+    MAX_SEED,
     ConfigError,
     TrainConfig,
+    check_path_name,
     flag_of,
+    is_atari,
     parse_count,
     parse_widths,
+    sourced,
 )
 
 EXIT_USAGE = 2
@@ -90,38 +97,75 @@ def add_layer_flags(parser: argparse.ArgumentParser) -> None:
                         "here override it, and it overrides --preset")
 
 
-def config_from_args(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    """``base``, then the preset, then the config file, then the flags on the command line."""
+def config_from_args(args: argparse.Namespace, base: TrainConfig, base_source: str | None = None) -> TrainConfig:
+    """``base``, then the preset, then the config file, then the flags on the command line.
+
+    Records in ``args.sources`` which file each setting came from (``base_source`` for those of
+    ``base``), so that a bad value is reported with the file and setting to fix.
+    """
+    from asyncrl.config import GROUPS
     from asyncrl.presets import check_preset_env, layered_config, preset_settings, read_config_file
 
+    explicit = explicit_settings(args)
     file_preset, file_settings = read_config_file(args.config) if args.config else (None, {})
     preset = args.preset or file_preset
+    args.preset_used = preset
+    sources: dict[tuple[str, str], str] = {}
+    if base_source is not None:
+        sources.update({(g, n): base_source for g in GROUPS for n in dataclasses.asdict(getattr(base, g))})
+    if preset:
+        for key in preset_settings(preset):
+            sources.pop(key, None)
+    sources.update(dict.fromkeys(file_settings, str(args.config)))
+    for key in explicit:
+        sources.pop(key, None)
+    args.sources = sources
     layers = [preset_settings(preset)] if preset else []
-    config = layered_config(base, *layers, file_settings, explicit_settings(args))
+    config = layered_config(base, *layers, file_settings, explicit)
     if preset:
         check_preset_env(preset, config.env.env_id)
     return config
 
 
+def warn_continuous_preset(preset: str | None, config: TrainConfig) -> None:
+    """The continuous-action preset on a task with discrete actions: say that its Gaussian has no effect."""
+    from asyncrl.presets import PRESETS
+
+    if preset is None or PRESETS[preset].atari or is_atari(config.env.env_id):
+        return
+    from asyncrl.config import resolve
+    from asyncrl.trainer import check_environment
+
+    _, actions = check_environment(resolve(config))
+    if not actions.continuous:
+        print(f"asyncrl train: warning: --preset {preset} is the paper's setting for continuous actions; "
+              f"{config.env.env_id} has discrete ones, so its Gaussian policy settings have no effect (the "
+              "others apply)", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from asyncrl.run import read_config
 
+    base, base_source = TrainConfig(), None
     if args.resume:
         run_dir = explicit_settings(args).get(("run", "run_dir"))
         if run_dir is None:
             raise ConfigError("--resume needs --run-dir DIR, the run to continue")
+        check_path_name(run_dir, ("run", "run_dir"))
         # Start from the saved config; train() refuses flags that would change the experiment.
-        base = read_config(Path(run_dir))
-    else:
-        base = TrainConfig()
-    config = config_from_args(args, base)
+        base, base_source = read_config(Path(run_dir)), str(Path(run_dir) / "config.json")
+    config = config_from_args(args, base, base_source)
+    warn_continuous_preset(args.preset_used, config)
     if args.print_config:
-        from asyncrl.config import resolve
+        from asyncrl.config import ineffective_settings, resolve
+        from asyncrl.errors import SettingWarning
         from asyncrl.presets import paper_differences, paper_preset_for
         from asyncrl.trainer import check_environment
 
         _, actions = check_environment(resolve(config))
         resolved = resolve(config, actions)
+        for line in ineffective_settings(config, actions):
+            warnings.warn(line, SettingWarning, stacklevel=1)
         print(json.dumps(resolved.to_dict(), indent=2))
         differences = paper_differences(resolved, actions)
         if differences:  # on stderr: stdout stays the JSON that --config reads back
@@ -145,7 +189,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['env']}  {result['algo']}  checkpoint at {result['checkpoint_frames']:,} frames")
+    print(f"{result['env']}  {result['algo']}  {result['checkpoint']} at {result['checkpoint_frames']:,} frames")
     print(f"policy: {_policy_text(result['policy'])}{_protocol_text(result)}")
     print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
     print(f"mean return {result['mean_return']:.2f} ± {result['std_return']:.2f} "
@@ -169,6 +213,9 @@ def check_play_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--epsilon must be in [0, 1], got {args.epsilon}")
     if args.max_episode_frames is not None and args.max_episode_frames < 1:
         raise ConfigError(f"--max-episode-frames must be a positive integer, got {args.max_episode_frames}")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {args.seed}")
+    check_path_name(args.run_dir, what="RUN_DIR")
 
 
 def _policy_text(policy: str) -> str:
@@ -355,21 +402,48 @@ def add_play_flags(parser: argparse.ArgumentParser, episodes_help: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from asyncrl.errors import RenderError, TrainingError
+    """Run one command; whatever happens to stdout and stderr (a closed pipe, a full disk), the
+    command does its work, and what it cannot do is one line on stderr, never a traceback."""
+    from asyncrl.signals import StopSignals
+    from asyncrl.streams import lossy_std_streams, lost_output_note
 
-    parser = make_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # train: a Ctrl-C from here on is a clean stop, even while PyTorch is still being imported.
+    stop = StopSignals() if argv[:1] == ["train"] else contextlib.nullcontext()
+    with stop, lossy_std_streams() as (out, _), warnings.catch_warnings():
+        parser = make_parser()
+        args = parser.parse_args(argv)
+        warnings.showwarning = functools.partial(_one_line_warning, f"asyncrl {args.command}")
+        code = _run(args)
+        note = out is not None and lost_output_note(out, "stdout")
+        if note:
+            print(f"asyncrl {args.command}: {note}", file=sys.stderr)
+        return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from asyncrl.errors import RenderError, StoppedBeforeStart, TrainingError, WriteError
+
     try:
         return args.func(args)
     except ConfigError as exc:
-        print(f"asyncrl {args.command}: error: {exc}", file=sys.stderr)
+        print(f"asyncrl {args.command}: error: {sourced(exc, getattr(args, 'sources', {}))}", file=sys.stderr)
         return EXIT_USAGE
-    except (TrainingError, RenderError) as exc:
+    except (TrainingError, RenderError, WriteError) as exc:
         print(f"asyncrl {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except StoppedBeforeStart as exc:
+        print(f"asyncrl {args.command}: {exc}", file=sys.stderr)
+        return 0
     except KeyboardInterrupt:
         print(f"asyncrl {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line_warning(prog: str, message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, ``asyncrl train: warning: ...``, instead of Python's two with the source."""
+    text = str(message).strip().splitlines()
+    print(f"{prog}: warning: {text[0] if text else category.__name__}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

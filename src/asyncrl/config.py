@@ -8,10 +8,12 @@ the environment family (Atari or not) default to ``None`` here and are filled in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import re
+import typing
 from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -152,8 +154,29 @@ POLICY_STDS = ("softplus", "log-std")
 INITS = ("orthogonal", "uniform")
 
 
+# A learner is hung when it makes no progress for HANG_FACTOR times its usual time between updates,
+# and never sooner than HANG_MIN_SECONDS: long enough for a slow environment reset or a machine
+# busy with other work, where a stuck learner (a deadlocked environment, a simulator waiting on a
+# socket) would otherwise hold its share of the run forever. Starting (importing PyTorch, making
+# the environments; many learners at once on few cores) gets HANG_STARTUP_SECONDS.
+HANG_FACTOR = 100
+HANG_MIN_SECONDS = 60.0
+HANG_STARTUP_SECONDS = 300.0
+MAX_SEED = 2**32 - 1  # the learners' and environments' seeds are drawn from it as 32-bit words
+NAME_MAX = 255  # bytes in one file name on Linux's file systems (os.pathconf's PC_NAME_MAX)
+
+
 class ConfigError(ValueError):
-    """A configuration value a person has to fix; the message names the value and what is valid."""
+    """A configuration value a person has to fix; the message names the value and what is valid.
+
+    ``key`` is the (group, field) it is about, if one, and ``detail`` the message without the flag
+    ("must be a positive number, got -5"), so that the CLI can name the file a value came from.
+    """
+
+    def __init__(self, message: str, key: tuple[str, str] | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.detail = detail
 
 
 _SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
@@ -502,6 +525,14 @@ class RunConfig:
     checkpoint_interval: float = field(
         default=300.0, metadata=_help("seconds between checkpoints")
     )
+    hang_seconds: float | None = field(
+        default=None,
+        metadata=_help(
+            "a learner alive but without progress for this many seconds is reported and restarted "
+            f"like a dead one; 0: never (default: {HANG_FACTOR} times its usual time between updates, "
+            f"at least {HANG_MIN_SECONDS:g} s; {HANG_STARTUP_SECONDS:g} s for a learner's first update)"
+        ),
+    )
     log_interval: float = field(
         default=10.0, metadata=_help("seconds between progress lines when stdout is not a terminal; "
                                        "under 2, also between the learners' statistics (TensorBoard)")
@@ -522,23 +553,107 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild a config from ``to_dict()`` output; unknown keys are an error, missing ones default."""
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Rebuild a config from ``to_dict()`` output (``source``: the file it was read from, for the
+        messages); unknown keys and values of the wrong type are an error, missing ones default."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source} must hold a table of settings")
+        unknown_groups = set(data) - set(GROUPS)
+        if unknown_groups:
+            raise ConfigError(f"{source}: unknown section {min(unknown_groups)!r}; sections are "
+                              f"{', '.join(GROUPS)}")
         parts = {}
         for group in dataclasses.fields(cls):
             group_cls = group.default_factory  # type: ignore[misc]
-            values = dict(data.get(group.name, {}))
-            known = {f.name: f for f in dataclasses.fields(group_cls)}
-            unknown = set(values) - set(known)
+            values = data.get(group.name, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: {group.name} must be a table of settings, got {values!r}")
+            known = {f.name for f in dataclasses.fields(group_cls)}
+            unknown = set(values) - known
             if unknown:
-                raise ConfigError(f"unknown {group.name} settings: {', '.join(sorted(unknown))}")
-            if values.get("hidden") is not None:
-                values["hidden"] = tuple(values["hidden"])
-            parts[group.name] = group_cls(**values)
+                raise ConfigError(f"{source}: unknown {group.name} settings: {', '.join(sorted(unknown))}")
+            parts[group.name] = group_cls(**{name: coerce_setting((group.name, name), value, source)
+                                             for name, value in values.items()})
         return cls(**parts)
 
 
 GROUPS = ("env", "net", "algo", "optim", "run")
+
+
+def field_types() -> dict[tuple[str, str], Any]:
+    """(group, field) -> the field's type, Optional stripped (``int`` for ``int | None``)."""
+    out = {}
+    for group, cls in typing.get_type_hints(TrainConfig).items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            kind = hints[f.name]
+            args = typing.get_args(kind)
+            if type(None) in args:
+                kind = next(a for a in args if a is not type(None))
+            out[(group, f.name)] = kind
+    return out
+
+
+def config_keys() -> list[tuple[str, str]]:
+    """Every (group, field) of a TrainConfig."""
+    return list(field_types())
+
+
+def _optional_fields() -> set[tuple[str, str]]:
+    out = set()
+    for group, cls in typing.get_type_hints(TrainConfig).items():
+        hints = typing.get_type_hints(cls)
+        out |= {(group, f.name) for f in dataclasses.fields(cls) if type(None) in typing.get_args(hints[f.name])}
+    return out
+
+
+def setting_name(key: tuple[str, str], toml: bool = False) -> str:
+    """How a file names a setting: ``[run] seed`` in TOML, ``run.seed`` in JSON."""
+    return f"[{key[0]}] {key[1]}" if toml else f"{key[0]}.{key[1]}"
+
+
+def coerce_setting(key: tuple[str, str], value: Any, source: str, toml: bool = False) -> Any:
+    """A file's value as the field's type, or ConfigError naming the file and the setting; counts
+    may be written as in the CLI (\"80M\")."""
+    kind = field_types()[key]
+    if value is None and key in _optional_fields():
+        return None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str | float) and not isinstance(value, bool):
+            with contextlib.suppress(ArgumentTypeError):  # reworded below
+                return parse_count(str(value))
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(kind) is tuple:
+        if isinstance(value, list | tuple) and value and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return tuple(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+    expected = {bool: "true or false", int: "an integer (or a count such as \"80M\")", float: "a finite number",
+                str: "a string"}.get(kind, "a list of integers")
+    detail = f"must be {expected}, got {value!r}"
+    raise ConfigError(f"{source}: {setting_name(key, toml)} {detail}", key, detail)
+
+
+def sourced(exc: ConfigError, sources: dict[tuple[str, str], str]) -> ConfigError:
+    """``exc`` reworded to name the file its setting came from (``c.toml: [run] seed must be ...``),
+    when ``sources`` says it came from one; else ``exc`` itself (a flag names itself)."""
+    source = sources.get(exc.key) if exc.key is not None else None
+    if source is None or exc.detail is None:
+        return exc
+    return ConfigError(f"{source}: {setting_name(exc.key, source.endswith('.toml'))} {exc.detail}", exc.key,
+                       exc.detail)
+
 
 # Settings that may change when a run is resumed; any other difference is a conflict.
 RESUMABLE = {
@@ -550,6 +665,7 @@ RESUMABLE = {
     ("run", "stop_at_return"),
     ("run", "stop_episodes"),
     ("run", "checkpoint_interval"),
+    ("run", "hang_seconds"),
     ("run", "log_interval"),
     ("run", "run_dir"),
     ("run", "backend"),
@@ -609,8 +725,77 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     The defaults that depend on the action space (``entropy_beta``, the network's shape and
     normalisation, A3C's ``lr`` and RMSProp) and the checks of what an algorithm can handle need
     ``actions``, from the environment itself (``envs.describe_spaces``); without them the defaults
-    for discrete actions are filled in.
+    for discrete actions are filled in. A setting that has no effect on this task (``not_applying``)
+    gets its default, so that config.json records what was used; a bad value is refused first.
     """
+    filled = _fill(config, actions)
+    unused = not_applying(filled, actions)
+    if not unused:
+        return filled
+    defaults = TrainConfig()
+    parts = {g: dataclasses.replace(getattr(config, g)) for g in GROUPS}
+    for group, name in unused:
+        setattr(parts[group], name, getattr(getattr(defaults, group), name))
+    return _fill(TrainConfig(**parts), actions)
+
+
+def not_applying(config: TrainConfig, actions: ActionSpec | None = None) -> dict[tuple[str, str], str]:
+    """The settings of a resolved config that have no effect on its task, each with why not
+    (those that depend on the action space only when ``actions`` is known)."""
+    out: dict[tuple[str, str], str] = {}
+    e, n, a, r = config.env, config.net, config.algo, config.run
+    if not is_atari(e.env_id):
+        for f in dataclasses.fields(EnvConfig):
+            if f.name != "env_id":
+                out[("env", f.name)] = f"{e.env_id} is not an Atari game (it is for ALE ids such as ALE/Pong-v5)"
+    else:
+        for name in ("hidden", "activation"):
+            out[("net", name)] = "Atari frames go through the paper's conv torso, which has no such setting"
+    if n.core != "lstm":
+        out[("net", "lstm_cells")] = "it sizes the LSTM of --net lstm"
+    if actions is not None and not actions.continuous:
+        for name in ("policy_std", "min_var", "log_std_init"):
+            out[("net", name)] = f"{e.env_id} has discrete actions (it shapes the Gaussian policy of continuous ones)"
+    elif n.policy_std == "softplus":
+        out[("net", "log_std_init")] = "it starts the log-std of --policy-std log-std, not the paper's softplus"
+    if a.algo != "a3c":
+        out[("net", "shared_torso")] = f"--algo {a.algo} has one network (it is for A3C's policy and value)"
+        for name in ("entropy_beta", "value_loss_coef"):
+            out[("algo", name)] = f"it weights a term of A3C's loss, not {a.algo}'s"
+    else:
+        for name in ("target_update", "epsilon_frames"):
+            out[("algo", name)] = "A3C has no target network or epsilon (it is for the Q methods)"
+    if a.algo in ("a3c", "n-step-q"):
+        out[("algo", "async_update")] = f"--algo {a.algo} updates once per segment of --t-max steps"
+    else:
+        out[("algo", "t_max")] = f"--algo {a.algo} updates every --async-update steps"
+    if r.stop_at_return is None:
+        out[("run", "stop_episodes")] = "it counts the episodes of --stop-at-return"
+    return out
+
+
+def ineffective_settings(config: TrainConfig, actions: ActionSpec | None = None) -> list[str]:
+    """One warning per setting given (not None) in ``config``, before resolution, that has no
+    effect on its task, or that does not do what it says (a warm-up longer than the run)."""
+    resolved = resolve(config, actions)
+    lines = []
+    for (group, name), why in not_applying(resolved, actions).items():
+        given, used = getattr(getattr(config, group), name), getattr(getattr(resolved, group), name)
+        if given is not None and given != used:
+            lines.append(f"{flag_for(group, name)} {_as_typed(given)} has no effect: {why}; config.json "
+                         f"records {_as_typed(used)}")
+    o, frames = resolved.optim, resolved.run.frames
+    if o.lr_warmup_frames > frames:
+        lines.append(f"--lr-warmup-frames {o.lr_warmup_frames:,} is beyond --frames {frames:,}: the learning "
+                     f"rate rises for the whole run and never reaches --lr {o.lr:g}")
+    return lines
+
+
+def _as_typed(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _fill(config: TrainConfig, actions: ActionSpec | None) -> TrainConfig:
     continuous = actions is not None and actions.continuous
     config = dataclasses.replace(
         config,
@@ -695,9 +880,10 @@ def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConf
     return config
 
 
-def _check(ok: bool, flag: str, value: Any, expected: str) -> None:
+def _check(ok: bool, key: tuple[str, str], value: Any, expected: str) -> None:
     if not ok:
-        raise ConfigError(f"--{flag} must be {expected}, got {value!r}")
+        detail = f"must be {expected}, got {value!r}"
+        raise ConfigError(f"{flag_for(*key)} {detail}", key, detail)
 
 
 def validate(config: TrainConfig) -> None:
@@ -705,34 +891,36 @@ def validate(config: TrainConfig) -> None:
     e, n, a, o, r = config.env, config.net, config.algo, config.optim, config.run
     if not e.env_id:
         raise ConfigError("--env is required (a Gymnasium id such as ALE/Pong-v5 or CartPole-v1)")
-    _check(a.algo in ALGORITHMS, "algo", a.algo, "one of " + ", ".join(ALGORITHMS))
-    _check(r.backend in BACKENDS, "backend", r.backend, "one of " + ", ".join(BACKENDS))
+    _check(a.algo in ALGORITHMS, ("algo", "algo"), a.algo, "one of " + ", ".join(ALGORITHMS))
+    _check(r.backend in BACKENDS, ("run", "backend"), r.backend, "one of " + ", ".join(BACKENDS))
     if r.address is not None and r.backend != "ray":
         raise ConfigError("--address names a Ray cluster: use it with --backend ray")
-    _check(e.frameskip >= 1, "frameskip", e.frameskip, "a positive integer")
-    _check(e.action_repeat >= 1, "action-repeat", e.action_repeat, "a positive integer")
-    if e.frameskip > 1 and e.action_repeat > 1:
+    _check(e.frameskip >= 1, ("env", "frameskip"), e.frameskip, "a positive integer")
+    _check(e.action_repeat >= 1, ("env", "action_repeat"), e.action_repeat, "a positive integer")
+    if e.frameskip > 1 and e.action_repeat > 1 and is_atari(e.env_id):
         raise ConfigError(
             "--frameskip and --action-repeat cannot both exceed 1: let the emulator skip frames "
             "(--frameskip 4 --action-repeat 1) or the pipeline (the paper's --frameskip 1 --action-repeat 4)"
         )
-    _check(0.0 <= e.repeat_action_probability <= 1.0, "repeat-action-probability",
+    _check(0.0 <= e.repeat_action_probability <= 1.0, ("env", "repeat_action_probability"),
            e.repeat_action_probability, "in [0, 1]")
-    _check(e.noop_max >= 0, "noop-max", e.noop_max, "a non-negative integer")
-    _check(e.frame_stack >= 1, "frame-stack", e.frame_stack, "a positive integer")
-    _check(e.screen_size >= 36, "screen-size", e.screen_size, "at least 36 (the conv torso needs it)")
-    _check(len(n.hidden) >= 1 and all(h >= 1 for h in n.hidden), "hidden", ",".join(map(str, n.hidden)),
+    _check(e.noop_max >= 0, ("env", "noop_max"), e.noop_max, "a non-negative integer")
+    _check(e.frame_stack >= 1, ("env", "frame_stack"), e.frame_stack, "a positive integer")
+    _check(e.screen_size >= 36 or not is_atari(e.env_id), ("env", "screen_size"), e.screen_size,
+           "at least 36 (the conv torso needs it)")
+    _check(len(n.hidden) >= 1 and all(h >= 1 for h in n.hidden), ("net", "hidden"), ",".join(map(str, n.hidden)),
            "one or more positive widths, e.g. 200 or 64,64")
-    _check(a.t_max >= 1, "t-max", a.t_max, "a positive integer")
-    _check(a.async_update >= 1, "async-update", a.async_update, "a positive integer")
-    _check(a.target_update >= 1, "target-update", a.target_update, "a positive integer")
-    _check(a.epsilon_frames is None or a.epsilon_frames >= 1, "epsilon-frames", a.epsilon_frames,
+    _check(a.t_max >= 1, ("algo", "t_max"), a.t_max, "a positive integer")
+    _check(a.async_update >= 1, ("algo", "async_update"), a.async_update, "a positive integer")
+    _check(a.target_update >= 1, ("algo", "target_update"), a.target_update, "a positive integer")
+    _check(a.epsilon_frames is None or a.epsilon_frames >= 1, ("algo", "epsilon_frames"), a.epsilon_frames,
            "a positive integer")
-    _check(0.0 < a.gamma <= 1.0, "gamma", a.gamma, "in (0, 1]")
-    _check(a.entropy_beta is None or a.entropy_beta >= 0.0, "entropy-beta", a.entropy_beta, "non-negative")
-    _check(n.core in CORES, "net", n.core, "one of " + ", ".join(CORES))
-    _check(n.init is None or n.init in INITS, "init", n.init, "one of " + ", ".join(INITS))
-    _check(math.isfinite(n.q_init_gain) and n.q_init_gain > 0.0, "q-init-gain", n.q_init_gain,
+    _check(0.0 < a.gamma <= 1.0, ("algo", "gamma"), a.gamma, "in (0, 1]")
+    _check(a.entropy_beta is None or (math.isfinite(a.entropy_beta) and a.entropy_beta >= 0.0),
+           ("algo", "entropy_beta"), a.entropy_beta, "a non-negative number")
+    _check(n.core in CORES, ("net", "core"), n.core, "one of " + ", ".join(CORES))
+    _check(n.init is None or n.init in INITS, ("net", "init"), n.init, "one of " + ", ".join(INITS))
+    _check(math.isfinite(n.q_init_gain) and n.q_init_gain > 0.0, ("net", "q_init_gain"), n.q_init_gain,
            "a positive number")
     if n.q_init_gain != 1.0 and (a.algo == "a3c" or n.init != "orthogonal"):
         raise ConfigError("--q-init-gain is the Q output's gain in the orthogonal init: use it with a Q "
@@ -741,34 +929,58 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError("--obs-norm is for vector observations; Atari frames are scaled to [0, 1] already")
     if n.core == "lstm" and a.algo != "a3c":
         raise ConfigError(f"--net lstm is for --algo a3c (the paper's A3C LSTM), not {a.algo}")
-    _check(n.lstm_cells is None or n.lstm_cells >= 1, "lstm-cells", n.lstm_cells, "a positive integer")
-    _check(math.isfinite(n.min_var) and n.min_var > 0.0, "min-var", n.min_var, "a positive number")
-    _check(n.activation in ACTIVATIONS, "activation", n.activation, "one of " + ", ".join(ACTIVATIONS))
-    _check(n.policy_std in POLICY_STDS, "policy-std", n.policy_std, "one of " + ", ".join(POLICY_STDS))
-    _check(math.isfinite(n.log_std_init), "log-std-init", n.log_std_init, "a finite number")
+    _check(n.lstm_cells is None or n.lstm_cells >= 1, ("net", "lstm_cells"), n.lstm_cells, "a positive integer")
+    _check(math.isfinite(n.min_var) and n.min_var > 0.0, ("net", "min_var"), n.min_var, "a positive number")
+    _check(n.activation in ACTIVATIONS, ("net", "activation"), n.activation, "one of " + ", ".join(ACTIVATIONS))
+    _check(n.policy_std in POLICY_STDS, ("net", "policy_std"), n.policy_std, "one of " + ", ".join(POLICY_STDS))
+    _check(math.isfinite(n.log_std_init), ("net", "log_std_init"), n.log_std_init, "a finite number")
     if n.reward_norm and is_atari(e.env_id):
         raise ConfigError("--reward-norm is for vector-observation tasks; Atari rewards are clipped to [-1, 1]")
-    _check(a.value_loss_coef > 0.0, "value-loss-coef", a.value_loss_coef, "positive")
-    _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), "lr", o.lr, "a positive number")
-    _check(o.lr_warmup_frames >= 0, "lr-warmup-frames", o.lr_warmup_frames, "a non-negative integer")
-    _check(0.0 <= o.rms_alpha < 1.0, "rms-alpha", o.rms_alpha, "in [0, 1)")
-    _check(o.rms_eps is None or (math.isfinite(o.rms_eps) and o.rms_eps > 0.0), "rms-eps", o.rms_eps,
+    _check(math.isfinite(a.value_loss_coef) and a.value_loss_coef > 0.0, ("algo", "value_loss_coef"),
+           a.value_loss_coef, "a positive number")
+    _check(o.lr is None or (math.isfinite(o.lr) and o.lr > 0.0), ("optim", "lr"), o.lr, "a positive number")
+    _check(o.lr_warmup_frames >= 0, ("optim", "lr_warmup_frames"), o.lr_warmup_frames, "a non-negative integer")
+    _check(0.0 <= o.rms_alpha < 1.0, ("optim", "rms_alpha"), o.rms_alpha, "in [0, 1)")
+    _check(o.rms_eps is None or (math.isfinite(o.rms_eps) and o.rms_eps > 0.0), ("optim", "rms_eps"), o.rms_eps,
            "a positive number")
-    _check(o.rms_init is None or (math.isfinite(o.rms_init) and o.rms_init >= 0.0), "rms-init", o.rms_init,
+    _check(o.rms_init is None or (math.isfinite(o.rms_init) and o.rms_init >= 0.0), ("optim", "rms_init"), o.rms_init,
            "a non-negative number")
     _check(o.max_grad_norm is None or (math.isfinite(o.max_grad_norm) and o.max_grad_norm >= 0.0),
-           "max-grad-norm", o.max_grad_norm, "a non-negative number (0 turns clipping off)")
-    _check(r.workers is None or r.workers >= 1, "workers", r.workers, "a positive integer")
-    _check(r.envs_per_worker is None or r.envs_per_worker >= 1, "envs-per-worker", r.envs_per_worker,
+           ("optim", "max_grad_norm"), o.max_grad_norm, "a non-negative number (0 turns clipping off)")
+    _check(r.workers is None or r.workers >= 1, ("run", "workers"), r.workers, "a positive integer")
+    _check(r.envs_per_worker is None or r.envs_per_worker >= 1, ("run", "envs_per_worker"), r.envs_per_worker,
            "a positive integer")
-    _check(r.torch_threads >= 1, "torch-threads", r.torch_threads, "a positive integer")
-    _check(r.frames is None or r.frames >= 1, "frames", r.frames, "a positive integer")
-    _check(r.max_seconds is None or r.max_seconds > 0, "max-seconds", r.max_seconds, "positive")
-    _check(r.stop_at_return is None or math.isfinite(r.stop_at_return), "stop-at-return", r.stop_at_return,
+    _check(r.torch_threads >= 1, ("run", "torch_threads"), r.torch_threads, "a positive integer")
+    _check(r.frames is None or r.frames >= 1, ("run", "frames"), r.frames, "a positive integer")
+    _check(r.max_seconds is None or r.max_seconds > 0, ("run", "max_seconds"), r.max_seconds, "positive")
+    _check(r.stop_at_return is None or math.isfinite(r.stop_at_return), ("run", "stop_at_return"), r.stop_at_return,
            "a finite number")
-    _check(r.stop_episodes >= 1, "stop-episodes", r.stop_episodes, "a positive integer")
-    _check(r.checkpoint_interval > 0, "checkpoint-interval", r.checkpoint_interval, "positive")
-    _check(r.log_interval > 0, "log-interval", r.log_interval, "positive")
+    _check(r.stop_episodes >= 1, ("run", "stop_episodes"), r.stop_episodes, "a positive integer")
+    _check(r.checkpoint_interval > 0, ("run", "checkpoint_interval"), r.checkpoint_interval, "positive")
+    _check(r.log_interval > 0, ("run", "log_interval"), r.log_interval, "positive")
+    _check(r.hang_seconds is None or r.hang_seconds >= 0, ("run", "hang_seconds"), r.hang_seconds,
+           "non-negative (0: never)")
+    _check(0 <= r.seed <= MAX_SEED, ("run", "seed"), r.seed, f"an integer from 0 to {MAX_SEED} (2**32 - 1)")
+    if r.run_dir is not None:
+        check_path_name(r.run_dir, ("run", "run_dir"))
+
+
+def check_path_name(path: str, key: tuple[str, str] | None = None, what: str = "--run-dir") -> None:
+    """A directory name this machine can hold and config.json can record, or ConfigError: UTF-8
+    (JSON has no other bytes) and no part longer than the file system allows."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        detail = f"must be valid UTF-8 text, got {shown!r}"
+        raise ConfigError(f"{what} {detail}", key, detail) from None
+    if "\0" in path or not path:
+        detail = "must be a non-empty path without NUL characters"
+        raise ConfigError(f"{what} {detail}", key, detail)
+    longest = max((len(part.encode()) for part in path.split("/")), default=0)
+    if longest > NAME_MAX:
+        detail = f"has a name of {longest} bytes; this file system allows {NAME_MAX}"
+        raise ConfigError(f"{what} {detail}", key, detail)
 
 
 def conflicts(saved: TrainConfig, requested: TrainConfig) -> list[str]:

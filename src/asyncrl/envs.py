@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,7 +173,15 @@ def _make_atari(c: EnvConfig, training: bool, render_mode: str | None = None,
 
 
 def _make_other(c: EnvConfig, render_mode: str | None = None) -> gym.Env:
-    env = RecordEpisodeStatistics(gym.make(c.env_id, render_mode=render_mode))
+    try:
+        made = gym.make(c.env_id, render_mode=render_mode)
+    except RuntimeError as exc:
+        # mujoco reads MUJOCO_GL as it is imported and refuses a value it does not know, rendering or not.
+        if "MUJOCO_GL" not in str(exc):
+            raise
+        raise ConfigError(f"{c.env_id}: MUJOCO_GL={os.environ.get('MUJOCO_GL')} is not a rendering backend "
+                          "MuJoCo knows: unset it, or set egl, osmesa or glfw") from None
+    env = RecordEpisodeStatistics(made)
     if isinstance(env.action_space, gym.spaces.Box):
         # The policy's sample goes to the environment clipped to the bounds; the learner keeps
         # the unclipped sample for its log-probability.

@@ -66,6 +66,8 @@ def evaluate(run_dir: str | os.PathLike, episodes: int | None = None, *, seed: i
         "net": config.net.core,
         "run_dir": str(agent.run_dir),
         "checkpoint_frames": agent.checkpoint_frames,
+        "checkpoint": agent.checkpoint.name if agent.checkpoint is not None else None,
+        "checkpoint_note": agent.checkpoint_note,
         "episodes": episodes,
         "policy": agent.policy,
         "noop_max": config.env.noop_max if atari else None,

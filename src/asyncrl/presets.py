@@ -21,11 +21,8 @@ A config file has the sections of ``config.json`` with the same field names::
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import dataclasses
 import json
-import math
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -36,9 +33,10 @@ from asyncrl.config import (
     GROUPS,
     ConfigError,
     TrainConfig,
+    coerce_setting,
+    field_types,
     flag_for,
     is_atari,
-    parse_count,
     with_unsaved_fields,
 )
 
@@ -249,56 +247,16 @@ def preset_settings(name: str) -> Settings:
     return dict(PRESETS[name].settings)
 
 
-def field_types() -> dict[tuple[str, str], Any]:
-    hints = typing.get_type_hints(TrainConfig)
-    out = {}
-    for group in GROUPS:
-        cls = hints[group]
-        field_hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            kind = field_hints[f.name]
-            args = typing.get_args(kind)
-            if type(None) in args:
-                kind = next(a for a in args if a is not type(None))
-            out[(group, f.name)] = kind
-    return out
-
-
-def _coerce(key: tuple[str, str], value: Any, kind: Any, source: str) -> Any:
-    """A file's value as the field's type; counts may be written as in the CLI (\"80M\")."""
-    where = f"{source}: {key[0]}.{key[1]}"
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str | float) and not isinstance(value, bool):
-            with contextlib.suppress(argparse.ArgumentTypeError):  # reworded below
-                return parse_count(str(value))
-    elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-    elif typing.get_origin(kind) is tuple:
-        if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
-            return tuple(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return (value,)
-    expected = {bool: "true or false", int: "an integer (or a count such as \"80M\")", float: "a number",
-                str: "a string"}.get(kind, "a list of integers")
-    raise ConfigError(f"{where} must be {expected}, got {value!r}")
-
-
 def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
     """(preset named in the file or None, its settings). TOML, or a run's config.json."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not a config file: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                          f"position {exc.start})") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
@@ -325,7 +283,7 @@ def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
                 raise ConfigError(f"{path}: unknown setting {group}.{name}; [{group}] takes {valid}")
             if value is None:  # config.json's unset optional values: keep the default
                 continue
-            settings[key] = _coerce(key, value, types[key], str(path))
+            settings[key] = coerce_setting(key, value, str(path), toml=path.suffix != ".json")
     return preset, settings
 
 

@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 
 from asyncrl import __version__
-from asyncrl.config import ConfigError, TrainConfig, flag_for, parse_count, resolve
-from asyncrl.run import CHECKPOINT, SUMMARY, TOOL, RunDirError, read_tool_json
+from asyncrl.config import MAX_SEED, ConfigError, TrainConfig, flag_for, parse_count, resolve
+from asyncrl.run import CHECKPOINT, SUMMARY, TOOL, RunDirError, hold_lock, read_tool_json
 
 SWEEP, TABLE, PLOT = "sweep.json", "sweep.csv", "sweep.png"
+SWEEP_LOCK = "sweep.lock"  # held (flock) by the sweep while it runs
 LR_RANGE = (1e-4, 1e-2)  # the paper's LogUniform range
 TOP = 5  # the paper reports the mean of the best 5 of 50
 FINISHED = ("completed", "return_reached", "time_limit")
@@ -74,7 +75,7 @@ _NOT_IN_GRID = {("run", "run_dir"), ("run", "seed"), ("env", "env_id"), ("net", 
 
 def _grid_fields() -> dict[str, tuple[str, str, Any]]:
     """flag name (without --) -> (group, field, type) for every setting a grid can vary."""
-    from asyncrl.presets import field_types  # the config's field types, as config files read them
+    from asyncrl.config import field_types  # the config's field types, as config files read them
 
     return {flag_for(*key)[2:]: (*key, kind) for key, kind in field_types().items() if key not in _NOT_IN_GRID}
 
@@ -304,6 +305,9 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
             raise ConfigError(f"the learning-rate range must satisfy 0 < low < high, got {low:g}, {high:g}")
         if top < 1:
             raise ConfigError(f"--top must be a positive integer, got {top}")
+        if config.run.seed + runs - 1 > MAX_SEED:
+            raise ConfigError(f"--seed {config.run.seed} leaves no room for {runs} runs' seeds (run i takes "
+                              f"--seed + i, at most {MAX_SEED})")
         from asyncrl.trainer import check_environment
 
         # A bad setting fails here, once, not in every run: each grid combination is checked.
@@ -316,25 +320,27 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
         base = TrainConfig.from_dict(config.to_dict())
         base.run.run_dir = None
         state = Sweep.create(base, runs, sweep_dir, lr_range, top, grid)
-    todo = [r for r in state.runs if r.status not in FINISHED]
-    if state.grid:
-        plan = " x ".join(f"{flag} in {{{', '.join(map(str, values))}}}" for flag, values in state.grid.items())
-    else:
-        plan = f"lr ~ LogUniform({state.lr_range[0]:g}, {state.lr_range[1]:g})"
-    say(f"sweep {state.path}: {len(state.runs)} runs, {plan}, {len(todo)} to train, {parallel} at a time")
-    _run_all(state, todo, parallel, say)
-    state.save()
-    state.write_table()
-    try:
-        from asyncrl.plot import plot_grid_sweep, plot_sweep
-
+    # One sweep per directory: two would train the same runs and overwrite each other's sweep.json.
+    with hold_lock(state.path / SWEEP_LOCK, f"sweep directory {state.path}", "asyncrl sweep"):
+        todo = [r for r in state.runs if r.status not in FINISHED]
         if state.grid:
-            plot_grid_sweep(state.path, state.groups(), state.path / PLOT)
+            plan = " x ".join(f"{flag} in {{{', '.join(map(str, values))}}}" for flag, values in state.grid.items())
         else:
-            plot_sweep(state.path, state.runs, state.top, state.path / PLOT, state.lr_range)
-    except RunDirError as exc:  # nothing to draw yet (no run finished an episode)
-        say(f"no plot: {exc}")
-    return state.summary()
+            plan = f"lr ~ LogUniform({state.lr_range[0]:g}, {state.lr_range[1]:g})"
+        say(f"sweep {state.path}: {len(state.runs)} runs, {plan}, {len(todo)} to train, {parallel} at a time")
+        _run_all(state, todo, parallel, say)
+        state.save()
+        state.write_table()
+        try:
+            from asyncrl.plot import plot_grid_sweep, plot_sweep
+
+            if state.grid:
+                plot_grid_sweep(state.path, state.groups(), state.path / PLOT)
+            else:
+                plot_sweep(state.path, state.runs, state.top, state.path / PLOT, state.lr_range)
+        except RunDirError as exc:  # nothing to draw yet (no run finished an episode)
+            say(f"no plot: {exc}")
+        return state.summary()
 
 
 def _parallel(config: TrainConfig, parallel: int | None) -> int:

@@ -7,26 +7,26 @@ the learners and exposes their events, the frame counter and a snapshot of the s
 from __future__ import annotations
 
 import copy
-import signal
 import sys
-import threading
 import time
+import warnings
 from collections import Counter, deque
 from datetime import datetime
 from pathlib import Path
-from typing import Self
 
 import torch
 
 from asyncrl.algos.q import FINAL_EPSILON_PROBS, FINAL_EPSILONS
-from asyncrl.config import ConfigError, TrainConfig, conflicts, resolve
+from asyncrl.backends import HangWatch
+from asyncrl.config import ConfigError, TrainConfig, conflicts, ineffective_settings, resolve
 from asyncrl.envs import ActionSpec, build_env, describe_spaces
-from asyncrl.errors import TrainingError
+from asyncrl.errors import SettingWarning, StoppedBeforeStart, TrainingError, WriteError
 from asyncrl.learner import network_seed
 from asyncrl.nets import build_network
 from asyncrl.optim import SharedRMSprop
 from asyncrl.progress import ProgressReporter
-from asyncrl.run import RunDirectory, read_config
+from asyncrl.run import RunDirectory, load_parameters, read_config
+from asyncrl.signals import StopSignals
 
 FPS_WINDOW_S = 10.0
 SPS_LOG_INTERVAL_S = 5.0
@@ -76,56 +76,67 @@ def _connect_ray(config: TrainConfig) -> None:
         raise ConfigError(f"--workers {config.run.workers} needs {per} per learner; {where} has {cpus}")
 
 
-class _StopSignals:
-    """SIGINT/SIGTERM ask for a clean stop; a second SIGINT stops at once."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> Self:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.received is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.received = signum
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
     """Train with ``config`` and return the run directory.
 
     With ``resume=True`` the run directory's latest checkpoint (parameters, optimiser statistics,
     frame counter) is the starting point; only budget and scheduling settings may differ from the
-    saved config. Raises :class:`~asyncrl.config.ConfigError` for anything a person must fix.
+    saved config. Raises :class:`~asyncrl.config.ConfigError` for anything a person must fix,
+    :class:`~asyncrl.errors.WriteError` when the run's files cannot be written (a full disk) and
+    :class:`~asyncrl.errors.StoppedBeforeStart` for a stop signal that came before the run directory
+    was made. Settings that have no effect on the task are reported as a :class:`SettingWarning`.
     """
-    obs_shape, actions = check_environment(resolve(config))  # validated before anything starts
-    if config.run.backend == "ray":
-        config = copy.deepcopy(config)  # _connect_ray fills in --workers
-    try:
+    with StopSignals() as signals:  # from here on a Ctrl-C is a clean stop, wherever it lands
+        obs_shape, actions = check_environment(resolve(config))  # validated before anything starts
+        for line in ineffective_settings(config, actions):
+            warnings.warn(line, SettingWarning, stacklevel=2)
         if config.run.backend == "ray":
-            _connect_ray(config)
-        return _train(config, obs_shape, actions, resume, progress)
-    finally:
-        if config.run.backend == "ray":
-            from asyncrl.backends.ray_cluster import disconnect
+            config = copy.deepcopy(config)  # _connect_ray fills in --workers
+        try:
+            if config.run.backend == "ray":
+                _connect_ray(config)
+            return _train(config, obs_shape, actions, resume, progress, signals)
+        finally:
+            if config.run.backend == "ray":
+                from asyncrl.backends.ray_cluster import disconnect
 
-            disconnect()
+                disconnect()
 
 
-def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool) -> Path:
+def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool, signals: StopSignals) -> Path:
     config = resolve(config, actions)  # now with the defaults that depend on the action space
     if config.run.run_dir is None:
         config.run.run_dir = str(default_run_dir(config))
+    if signals.received is not None:
+        raise StoppedBeforeStart(f"stopped by {signals.name} before the run started; nothing was written")
     run = RunDirectory.prepare(config.run.run_dir, resume)
+    try:
+        net, target_net, optimizer, start = _starting_point(config, run, obs_shape, actions, resume)
+        run.write_config(config)
+        note = run.repair_metrics() if resume else None
+        run.open_logs()
+        if note:
+            run.log_event(note)
+            print(f"asyncrl train: {note}", file=sys.stderr, flush=True)
+        from asyncrl.algos import REGISTRY
 
+        backend = make_backend(config, net, target_net, optimizer, start["frames"], obs_shape, actions,
+                               REGISTRY[config.algo.algo].head)
+    except BaseException:
+        run.abandon()  # a new run leaves nothing behind, so the same command can be tried again
+        raise
+    try:
+        try:
+            return _record(config, run, backend, start["frames"], start["episodes"], start["wall_seconds"],
+                           progress, signals)
+        finally:
+            backend.close()
+    finally:
+        run.release()
+
+
+def _starting_point(config: TrainConfig, run: RunDirectory, obs_shape, actions, resume: bool):
+    """(theta, theta-, RMSProp, counters): a fresh network from --seed, or the run's checkpoint."""
     from asyncrl.algos import REGISTRY
 
     algo_cls = REGISTRY[config.algo.algo]
@@ -137,37 +148,29 @@ def _train(config: TrainConfig, obs_shape, actions, resume: bool, progress: bool
     target_net = copy.deepcopy(net) if algo_cls.uses_target_network else None
     optimizer = SharedRMSprop(net.parameters(), config.optim.rms_alpha, config.optim.rms_eps,
                               init=config.optim.rms_init)
-    start_frames, episodes, wall_before = 0, 0, 0.0
-    if resume:
-        # Resolved, so that a run saved before a setting existed compares with its default.
-        bad = conflicts(resolve(read_config(run.path), actions), config)
-        if bad:
-            raise ConfigError("cannot resume with settings that differ from the saved run: " + "; ".join(bad))
-        state = run.load_checkpoint()
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if target_net is not None:
-            target_net.load_state_dict(state.get("target_model", state["model"]))
-        start_frames, episodes, wall_before = state["frames"], state["episodes"], state["wall_seconds"]
-        if start_frames >= config.run.frames:
-            raise ConfigError(
-                f"{run.path} has already trained {start_frames:,} of its {config.run.frames:,} frames; "
-                "pass a larger --frames to continue"
-            )
-    run.write_config(config)
-    run.open_logs()
-    try:
-        backend = make_backend(config, net, target_net, optimizer, start_frames, obs_shape, actions,
-                               algo_cls.head)
-        try:
-            return _record(config, run, backend, start_frames, episodes, wall_before, progress)
-        finally:
-            backend.close()
-    finally:
-        run.close()
+    start = {"frames": 0, "episodes": 0, "wall_seconds": 0.0}
+    if not resume:
+        return net, target_net, optimizer, start
+    # Resolved, so that a run saved before a setting existed compares with its default.
+    saved = resolve(read_config(run.path), actions)
+    bad = conflicts(saved, config)
+    if bad:
+        raise ConfigError("cannot resume with settings that differ from the saved run: " + "; ".join(bad))
+    state = run.load_checkpoint()
+    load_parameters(net, state["model"], saved, run.checkpoint_path)
+    optimizer.load_state_dict(state["optimizer"])
+    if target_net is not None:
+        load_parameters(target_net, state.get("target_model", state["model"]), saved, run.checkpoint_path)
+    start = {k: state[k] for k in start}
+    if start["frames"] >= config.run.frames:
+        raise ConfigError(
+            f"{run.path} has already trained {start['frames']:,} of its {config.run.frames:,} frames; "
+            "pass a larger --frames to continue"
+        )
+    return net, target_net, optimizer, start
 
 
-def _record(config, run, backend, start_frames, episodes, wall_before, show_progress) -> Path:
+def _record(config, run, backend, start_frames, episodes, wall_before, show_progress, signals) -> Path:
     returns = run.recent_returns(100)
     # --stop-at-return counts only this session's episodes, so a resumed run that had reached it
     # trains on instead of stopping at once.
@@ -184,6 +187,7 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
     restarts: list[str] = []
     status = "completed"
     failure = ""
+    hangs = HangWatch(config.run.hang_seconds)
 
     def wall() -> float:
         return wall_before + time.monotonic() - started
@@ -218,9 +222,12 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 run.log_scalars(backend.frames(), scalars)
             elif kind == "restarted":
                 restarts.append(payload["cause"])
+                hangs.started(worker, backend.progress().get(worker, 0), time.monotonic())
                 note = f"learner {worker} died ({payload['cause']}); restarted it with a fresh environment"
-                run.log_event(note)
+                if payload["cause"].startswith("hung"):
+                    note = f"learner {worker} {payload['cause']}; restarted it with a fresh environment"
                 print(f"asyncrl train: {note}", file=sys.stderr, flush=True)
+                run.log_event(note)
             elif kind == "error":
                 failure = f"learner {worker} failed: {payload['message']}"
             elif kind == "backend_error":
@@ -234,12 +241,23 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
 
     deadline = None if config.run.max_seconds is None else started + config.run.max_seconds
     reporter = ProgressReporter(total, config.run.log_interval, enabled=show_progress, deadline=deadline)
-    with _StopSignals() as signals, reporter:
-        backend.start()
+    stopped = stopped_frames = None
+    with reporter:
+        signals.on_stop(backend.hold_restarts)  # a learner the signal reaches too is not replaced
         try:
+            if signals.received is None:
+                backend.start()
+                now = time.monotonic()
+                for worker, count in backend.progress().items():
+                    hangs.started(worker, count, now)
             while True:
+                if signals.received is not None:
+                    status = "interrupted"
+                    break
                 handle(backend.poll(0.25))
                 now, frames = time.monotonic(), backend.frames()
+                for worker, why in hangs.look(now, backend.progress()):
+                    backend.kill_learner(worker, why)  # the next poll restarts it, as a dead one
                 samples.append((now, frames))
                 while now - samples[0][0] > FPS_WINDOW_S:
                     samples.popleft()
@@ -250,10 +268,10 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 if failure:
                     status = "failed"
                     break
-                if frames >= total or not backend.running():
-                    break
-                if signals.received is not None:
+                if signals.received is not None:  # before running(): the signal may have ended learners too
                     status = "interrupted"
+                    break
+                if frames >= total or not backend.running():
                     break
                 if config.run.max_seconds is not None and now - started >= config.run.max_seconds:
                     status = "time_limit"
@@ -267,12 +285,20 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
                 if now - last_checkpoint >= config.run.checkpoint_interval:
                     checkpoint()
                     last_checkpoint = now
+        except WriteError as exc:  # a full disk: stop here, keeping the last checkpoint that was written
+            status, failure = "failed", str(exc)
         finally:
             stopped, stopped_frames = time.monotonic(), backend.frames()
-            handle(backend.shutdown())
-        if samples:  # the last window's speed, so that even a run shorter than the interval has one
-            run.log_scalars(stopped_frames, {"charts/SPS": fps})
-        checkpoint()
+            pending = backend.shutdown()
+        # What the learners reported while they stopped, and the final checkpoint: on a full disk
+        # either may fail, and the run still ends with a summary and one line naming the file.
+        try:
+            handle(pending)
+            if samples:  # the last window's speed, so that even a run shorter than the interval has one
+                run.log_scalars(stopped_frames, {"charts/SPS": fps})
+            checkpoint()
+        except WriteError as exc:
+            status, failure = "failed", failure or str(exc)
         frames = backend.frames()
         elapsed = stopped - started
         steady = None
@@ -296,11 +322,16 @@ def _record(config, run, backend, start_frames, episodes, wall_before, show_prog
             "backend": config.run.backend,
             **backend.stats(),
         }
+        if status == "interrupted":
+            summary["stopped_by"] = signals.name
         if final_epsilons:
             summary["final_epsilons"] = [final_epsilons.get(w) for w in range(config.run.workers)]
         if failure:
             summary["error"] = failure
-        run.write_summary(summary)
+        try:
+            run.write_summary(summary)
+        except WriteError as exc:
+            status, failure = "failed", failure or str(exc)
         mean = summary["mean_return_last_100"]
         reporter.update(frames, summary["frames_per_second"], episodes, mean, wall(), force=True)
     reporter.message(

@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sys
 import traceback
 from collections.abc import Sequence
+from multiprocessing import resource_tracker
 
 import torch
 import torch.multiprocessing as mp
@@ -26,6 +28,8 @@ from asyncrl.config import TrainConfig
 from asyncrl.learner import learner_seed, run_learner
 from asyncrl.nets import Network
 from asyncrl.optim import SharedRMSprop
+from asyncrl.signals import ignored_in_children, unblock_in_child
+from asyncrl.streams import LossyStream
 
 
 class LocalShared:
@@ -90,8 +94,11 @@ def _describe_exit(code: int) -> str:
 
 def _learner_main(worker, config, shared_net, target_net, square_avg, frame_counts, stop_flag, events,
                   parent_pid, seed):
-    # Ctrl-C reaches the whole process group; the trainer decides when learners stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C and a closed terminal reach the whole process group; the trainer decides when learners
+    # stop. (They were started ignoring both, see LocalBackend._launch; this keeps it so.)
+    unblock_in_child()
+    # A learner's stray output (a library's warning) must not kill it when the trainer's stdout is gone.
+    sys.stdout, sys.stderr = (LossyStream(s) if s is not None else s for s in (sys.stdout, sys.stderr))
     shared = LocalShared(worker, shared_net, target_net, square_avg, config, frame_counts, stop_flag,
                          events, parent_pid)
     try:
@@ -109,6 +116,10 @@ class LocalBackend:
                  optimizer: SharedRMSprop, start_frames: int):
         self.config = config
         self.ctx = mp.get_context("spawn")  # fork would copy the parent's thread pools and locks
+        # multiprocessing's resource tracker, a process of its own in the terminal's process group, is
+        # started by the first queue: it ignores Ctrl-C itself, and must ignore a closed terminal too.
+        with ignored_in_children():
+            resource_tracker.ensure_running()
         self.net = net
         self.target_net = target_net.share_memory() if target_net is not None else None
         self.optimizer = optimizer.share_memory()
@@ -121,6 +132,7 @@ class LocalBackend:
         self.restarts = RestartBudget()
         self.gave_up: set[int] = set()  # learners not restarted: the restart budget ran out
         self.causes: dict[int, str] = {}  # worker -> the exception it reported before exiting
+        self.restarting = True  # False once the run is stopping: a learner that ends is not replaced
 
     def _launch(self, worker: int) -> mp.Process:
         # A restarted learner gets a fresh environment and a fresh seed (from T at its start).
@@ -132,7 +144,8 @@ class LocalBackend:
             name=f"asyncrl-learner-{worker}",
             daemon=True,
         )
-        p.start()
+        with ignored_in_children():  # else a Ctrl-C while it imports PyTorch kills it with a traceback
+            p.start()
         return p
 
     def start(self) -> None:
@@ -167,7 +180,7 @@ class LocalBackend:
         tells the trainer to stop the run.
         """
         out = self._sort(self._drain(timeout))
-        if self.stop_flag[0]:
+        if self.stop_flag[0] or not self.restarting:
             return out  # stopping: learners that end now are not replaced
         for worker, p in enumerate(self.processes):
             if p.exitcode is None or p.exitcode == 0 or worker in self.gave_up:
@@ -186,6 +199,19 @@ class LocalBackend:
 
     def running(self) -> int:
         return sum(p.is_alive() for p in self.processes)
+
+    def progress(self) -> dict[int, int]:
+        """Each running learner's frame counter, for the trainer's ``HangWatch``."""
+        return {w: int(self.frame_counts[w + 1]) for w, p in enumerate(self.processes) if p.is_alive()}
+
+    def kill_learner(self, worker: int, cause: str) -> None:
+        """End a hung learner; the next ``poll`` restarts it with ``cause`` as its cause of death."""
+        self.causes[worker] = cause
+        self.processes[worker].kill()
+
+    def hold_restarts(self) -> None:
+        """No more restarts: the run is stopping. Only sets a flag, so a signal handler may call it."""
+        self.restarting = False
 
     def request_stop(self) -> None:
         self.stop_flag[0] = 1

@@ -146,6 +146,7 @@ class ParameterServer:
         self.target_version = 0
         self.stop = False
         self.events: list[tuple[str, int, dict]] = []
+        self.progress: dict[int, int] = {}  # worker -> frames it added: the trainer's HangWatch reads it
         self.bytes_in = self.bytes_out = 0
         self.updates, self.busy_seconds = 0, 0.0  # what one update costs the server
         self.lock = threading.Lock()  # for the counters and event list only, never for theta
@@ -162,7 +163,7 @@ class ParameterServer:
         return self._reply()
 
     def push(self, grad: np.ndarray, lr: float, frames: int, events: list, obs: np.ndarray | None,
-             returns: np.ndarray | None = None) -> tuple:
+             returns: np.ndarray | None = None, worker: int = -1) -> tuple:
         """Apply one learner's gradient (Hogwild: concurrent pushes do not wait for each other)."""
         started = time.perf_counter()
         self.optimizer.step(_views(grad, self.params), lr)
@@ -173,6 +174,7 @@ class ParameterServer:
         with self.lock:
             self.bytes_in += grad.nbytes + sum(a.nbytes for a in (obs, returns) if a is not None)
             before, self.frames = self.frames, self.frames + frames
+            self.progress[worker] = self.progress.get(worker, 0) + frames
             self.events.extend(events)
             crossed = self.target_net is not None and before // self.target_update < self.frames // self.target_update
         if crossed:  # T passed a multiple of I_target: theta- <- theta
@@ -188,10 +190,11 @@ class ParameterServer:
             self.busy_seconds += time.perf_counter() - started
         return reply
 
-    def add(self, frames: int, events: list) -> None:
+    def add(self, frames: int, events: list, worker: int = -1) -> None:
         """Frames and events without a gradient (a learner's last, or a skipped non-finite update)."""
         with self.lock:
             self.frames += frames
+            self.progress[worker] = self.progress.get(worker, 0) + frames
             self.events.extend(events)
 
     def target(self) -> tuple[np.ndarray, int]:
@@ -205,7 +208,7 @@ class ParameterServer:
             events, self.events = self.events, []
             traffic = {"bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "updates": self.updates,
                        "busy_seconds": self.busy_seconds}
-            return events, self.frames, traffic
+            return events, self.frames, traffic, dict(self.progress)
 
     def request_stop(self) -> None:
         self.stop = True
@@ -233,8 +236,9 @@ class RayShared:
 
     MAX_IN_FLIGHT = 2
 
-    def __init__(self, server, target_net: Network | None):
+    def __init__(self, server, target_net: Network | None, worker: int = -1):
         self.server = server
+        self.worker = worker
         self.target_net = target_net
         self.target_version = -1
         self.in_flight: deque[tuple[object, int]] = deque()  # (reply ref, frames it carries)
@@ -281,7 +285,8 @@ class RayShared:
         # The update is applied by the parameter server, asynchronously: its size is not measured here.
         obs = np.concatenate(self.pending_obs) if self.pending_obs else None
         returns = np.concatenate(self.pending_returns) if self.pending_returns else None
-        ref = self.server.push.remote(_flat(grads), lr, self.pending_frames, self.pending_events, obs, returns)
+        ref = self.server.push.remote(_flat(grads), lr, self.pending_frames, self.pending_events, obs, returns,
+                                      self.worker)
         self.in_flight.append((ref, self.pending_frames))
         self.pending_frames, self.pending_events, self.pending_obs, self.pending_returns = 0, [], [], []
 
@@ -306,7 +311,7 @@ class RayShared:
         ray.get([ref for ref, _ in self.in_flight])
         self.in_flight.clear()
         if self.pending_frames or self.pending_events:
-            ray.get(self.server.add.remote(self.pending_frames, self.pending_events))
+            ray.get(self.server.add.remote(self.pending_frames, self.pending_events, self.worker))
             self.pending_frames, self.pending_events = 0, []
 
 
@@ -316,7 +321,7 @@ class Learner:
     def run(self, worker: int, config: TrainConfig, server, seed: int, obs_shape, actions, head,
             uses_target: bool) -> None:
         target_net = build_network(obs_shape, actions, head, config.net) if uses_target else None
-        shared = RayShared(server, target_net)
+        shared = RayShared(server, target_net, worker)
         node = ray.get_runtime_context().get_node_id()
         shared.report("node", worker, {"node": node, "host": socket.gethostname(), "pid": os.getpid()})
         try:
@@ -349,6 +354,9 @@ class RayBackend:
         self.finished: set[int] = set()
         self.nodes: dict[int, str] = {}
         self.restarts = RestartBudget()
+        self.restarting = True  # False once the run is stopping
+        self.killed: dict[int, str] = {}  # worker -> why the trainer ended it (a hung learner)
+        self.learner_frames: dict[int, int] = {}  # worker -> frames it added, as the server last said
         self.failure: str | None = None
         self.server_lost = False
         self.failure_reported = False
@@ -386,7 +394,7 @@ class RayBackend:
         reply = self._ask_server("drain")
         if reply is None:
             return []
-        events, self.frames_seen, self.traffic = reply
+        events, self.frames_seen, self.traffic, self.learner_frames = reply
         return events
 
     def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
@@ -411,11 +419,14 @@ class RayBackend:
                 ray.get(ref)
                 self.finished.add(worker)
             except Exception as exc:  # noqa: BLE001 (the actor died: killed, out of memory, or its loop raised)
-                cause = errors.get(worker) or _describe_death(exc)
+                cause = self.killed.pop(worker, None) or errors.get(worker) or _describe_death(exc)
                 out.append(self._restart(worker, cause))
         return out
 
     def _restart(self, worker: int, cause: str) -> tuple[str, int, dict]:
+        if not self.restarting:  # stopping: a learner that ends now is not replaced
+            self.finished.add(worker)
+            return ("stopped", worker, {"cause": cause})
         if not self.restarts.allow():
             self.failure = self.restarts.exhausted_message(cause)
             self.finished.add(worker)
@@ -425,6 +436,19 @@ class RayBackend:
 
     def running(self) -> int:
         return len(self.learners) - len(self.finished)
+
+    def progress(self) -> dict[int, int]:
+        """Each running learner's frames, as the parameter server counted them at the last poll."""
+        return {w: self.learner_frames.get(w, 0) for w in self.learners if w not in self.finished}
+
+    def kill_learner(self, worker: int, cause: str) -> None:
+        """End a hung learner's actor; the next ``poll`` restarts it with ``cause``."""
+        self.killed[worker] = cause
+        ray.kill(self.learners[worker][0])
+
+    def hold_restarts(self) -> None:
+        """No more restarts: the run is stopping. Only sets a flag, so a signal handler may call it."""
+        self.restarting = False
 
     def request_stop(self) -> None:
         self._ask_server("request_stop")

@@ -160,7 +160,7 @@ def test_a_config_file_overrides_the_preset_and_flags_override_the_file(tmp_path
     config = resolved(tmp_path, "--config", "exp.toml", "--workers", "2")
     assert config["algo"]["algo"] == "one-step-q" and config["algo"]["target_update"] == 40_000  # preset
     assert config["run"]["frames"] == 20_000_000 and config["optim"]["lr"] == 1e-3  # file over preset
-    assert config["net"]["hidden"] == [64, 64]
+    assert config["net"]["hidden"] == [200]  # no effect on Atari's conv net: recorded at its default
     assert config["run"]["workers"] == 2  # flag over file
     assert resolved(tmp_path, "--config", "exp.toml", "--preset", "atari-a3c-ff")["algo"]["algo"] == "a3c"
 
@@ -175,8 +175,8 @@ def test_config_json_stores_the_resolved_config_and_trains_again_from_it(runs, t
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("[run]\nworkerz = 2\n", "unknown setting run.workerz"),
-    ("[run]\nworkers = \"two\"\n", "run.workers must be an integer"),
-    ("[optim]\nlr = true\n", "optim.lr must be a number"),
+    ("[run]\nworkers = \"two\"\n", "bad.toml: [run] workers must be an integer"),
+    ("[optim]\nlr = true\n", "bad.toml: [optim] lr must be a finite number"),
     ("[training]\nlr = 1\n", "unknown section 'training'"),
     ("preset = \"atari-a4c\"\n", "unknown preset"),
     ("[run\n", "is not valid TOML"),

@@ -277,3 +277,22 @@ def test_the_local_backend_never_imports_ray(tmp_path):
     script.write_text(code)
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.timeout(300)
+def test_a_hung_learner_actor_is_restarted_like_a_dead_one(tmp_path):
+    # A Ray instance of the run's own (no --address): its workers inherit this environment, so the
+    # fault reaches them. The first learner to reach step 300 hangs for good.
+    run_dir, marker = tmp_path / "run", tmp_path / "fired"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+           "ASYNCRL_FAULT": "hang_once", "ASYNCRL_FAULT_MARKER": str(marker)}
+    proc = subprocess.Popen([sys.executable, "-m", "asyncrl", "train", "--backend", "ray", "--workers", "2",
+                             "--env", "faulty_env:FaultyCartPole-v0", "--frames", "40000", "--hang-seconds", "5",
+                             "--quiet", "--run-dir", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _, err = _finish(proc, timeout=240)
+    assert marker.exists(), "the fault never fired"
+    assert "hung: no progress for" in err and "restarted" in err and "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["frames"] >= 40_000
+    assert summary["learner_restarts"] == 1 and summary["learner_restart_causes"][0].startswith("hung")

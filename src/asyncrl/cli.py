@@ -103,7 +103,6 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig, base_source: s
     Records in ``args.sources`` which file each setting came from (``base_source`` for those of
     ``base``), so that a bad value is reported with the file and setting to fix.
     """
-    from asyncrl.config import GROUPS
     from asyncrl.presets import check_preset_env, layered_config, preset_settings, read_config_file
 
     explicit = explicit_settings(args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -580,8 +581,10 @@ class TrainConfig:
 GROUPS = ("env", "net", "algo", "optim", "run")
 
 
+@functools.cache
 def field_types() -> dict[tuple[str, str], Any]:
-    """(group, field) -> the field's type, Optional stripped (``int`` for ``int | None``)."""
+    """(group, field) -> the field's type, Optional stripped (``int`` for ``int | None``); do not
+    change the dict it returns (it is computed once)."""
     out = {}
     for group, cls in typing.get_type_hints(TrainConfig).items():
         hints = typing.get_type_hints(cls)
@@ -599,12 +602,13 @@ def config_keys() -> list[tuple[str, str]]:
     return list(field_types())
 
 
-def _optional_fields() -> set[tuple[str, str]]:
+@functools.cache
+def _optional_fields() -> frozenset[tuple[str, str]]:
     out = set()
     for group, cls in typing.get_type_hints(TrainConfig).items():
         hints = typing.get_type_hints(cls)
         out |= {(group, f.name) for f in dataclasses.fields(cls) if type(None) in typing.get_args(hints[f.name])}
-    return out
+    return frozenset(out)
 
 
 def setting_name(key: tuple[str, str], toml: bool = False) -> str:

@@ -200,12 +200,12 @@ def hold_lock(lock: Path, what: str, tool: str):
 
 
 def _unreadable(exc: Exception) -> str:
-    """Why torch.load could not read a checkpoint, in a few words (its own messages run to paragraphs)."""
+    """Why torch.load could not read a checkpoint, in a few words: its own messages for a file cut
+    short or overwritten run to paragraphs, or are a bare number (a KeyError) or errno."""
     text = str(exc).strip()
-    if not text or "Weights only load failed" in text or "invalid load key" in text:
-        return "not a whole PyTorch checkpoint"
-    first = text.splitlines()[0]
-    return first if len(first) <= 120 else first[:117] + "..."
+    if isinstance(exc, RuntimeError) and text.startswith("PytorchStreamReader"):
+        return f"not a whole PyTorch checkpoint ({text.splitlines()[0][:100]})"
+    return "not a whole PyTorch checkpoint"
 
 
 class RunDirectory:

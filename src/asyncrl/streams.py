@@ -39,7 +39,7 @@ class LossyStream(io.TextIOBase):
                 except UnicodeEncodeError:  # a path that is not valid UTF-8, say: show it escaped
                     encoding = self._stream.encoding or "utf-8"
                     self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-                if self._stream.line_buffering and "\n" in text:
+                if self.line_buffering and "\n" in text:
                     self._stream.flush()
             except OSError as exc:
                 self._fail(exc)

@@ -218,7 +218,8 @@ class RunDirectory:
         self._tb = None
         self._lock_file = None
         self._lock_before: bytes | None = None  # trainer.lock's content before this trainer took it
-        self.created = False  # prepare() made the directory (a new run), so a failed start removes it
+        self.created = False  # prepare() made the directory, so a new run that fails to start removes it
+        self.resumed = False  # prepare() opened it to resume: a failed start leaves it as it was
         self.checkpoint_note: str | None = None  # load_checkpoint(): why it used the previous checkpoint
         self.checkpoint_path: Path | None = None  # load_checkpoint(): the file it read
 
@@ -251,7 +252,7 @@ class RunDirectory:
                 f"run directory {p} is not empty; pass --resume to continue it, or choose another --run-dir"
             )
         try:
-            run.created = not exists
+            run.created, run.resumed = not exists, resume
             p.mkdir(parents=True, exist_ok=True)
             run._lock()
             probe = p / ".write-test"
@@ -288,7 +289,7 @@ class RunDirectory:
         """A new run that failed before it trained: remove what this trainer made, so that the same
         command can be tried again. A resumed run's directory is left as it was."""
         self.close()
-        if not self.created:  # put trainer.lock back as it was: a refused resume changes nothing
+        if self.resumed:  # put trainer.lock back as it was: a refused resume changes nothing
             if self._lock_file is not None:
                 with contextlib.suppress(OSError):
                     if self._lock_before is None:
@@ -307,8 +308,9 @@ class RunDirectory:
             with contextlib.suppress(OSError):
                 shutil.rmtree(target) if target.is_dir() else target.unlink()
         self._unlock()
-        with contextlib.suppress(OSError):
-            self.path.rmdir()  # only if nothing else is in it
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only if nothing else is in it
 
     def _unlock(self) -> None:
         if self._lock_file is not None:

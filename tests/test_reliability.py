@@ -277,21 +277,46 @@ def _mount_tiny_disk(where: Path, size: str) -> bool:
 @pytest.mark.timeout(300)
 def test_a_full_disk_is_one_line_exit_1_and_keeps_the_previous_checkpoint(tmp_path):
     disk = tmp_path / "disk"
-    if not _mount_tiny_disk(disk, "128k"):  # two checkpoints and a temporary one, and a little more
+    if not _mount_tiny_disk(disk, "4m"):
         pytest.skip("cannot mount a tmpfs here (not root); the file-size-limit test covers the same path")
     try:
         run = disk / "run"
-        result = subprocess.run(_asyncrl("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "50M",
+        proc = subprocess.Popen(_asyncrl("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "50M",
                                          "--checkpoint-interval", "1", "--quiet", "--run-dir", run),
-                                capture_output=True, text=True, timeout=240, check=False)
-        assert result.returncode == 1, result.stderr
-        _one_line(result.stderr, "asyncrl train: error: cannot write", str(run), "No space left on device")
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for(lambda: _trained_checkpoint(run), proc, "a checkpoint of some training")
+            _fill(disk / "filler")  # the disk fills up while the run goes on
+            err = communicate_within(proc, 240)[1]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 1, err
+        _one_line(err, "asyncrl train: error: cannot write", str(run), "No space left on device")
         assert _checkpoint_frames(run) > 0  # the last one written is whole
         _no_temporary_files(run)
         if (run / "summary.json").exists():
             assert _summary(run)["status"] == "failed"
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _trained_checkpoint(run: Path) -> bool:
+    try:
+        return _checkpoint_frames(run) > 0
+    except (OSError, RuntimeError, EOFError):  # not there yet, or being replaced
+        return False
+
+
+def _fill(path: Path) -> None:
+    """Write zeros to ``path`` until its file system is full."""
+    with open(path, "wb", buffering=0) as f:  # unbuffered: nothing is left to fail at close
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
 
 
 @pytest.mark.timeout(300)

@@ -611,12 +611,14 @@ def _optional_fields() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-def setting_name(key: tuple[str, str], toml: bool = False) -> str:
-    """How a file names a setting: ``[run] seed`` in TOML, ``run.seed`` in JSON."""
-    return f"[{key[0]}] {key[1]}" if toml else f"{key[0]}.{key[1]}"
+def in_file(source: str, key: tuple[str, str], detail: str) -> ConfigError:
+    """A bad value of a file's setting, named as the file names it: ``c.toml: [run] seed ...`` in
+    TOML, ``runs/x/config.json: run.seed ...`` in JSON."""
+    name = f"{key[0]}.{key[1]}" if source.endswith(".json") else f"[{key[0]}] {key[1]}"
+    return ConfigError(f"{source}: {name} {detail}", key, detail)
 
 
-def coerce_setting(key: tuple[str, str], value: Any, source: str, toml: bool = False) -> Any:
+def coerce_setting(key: tuple[str, str], value: Any, source: str) -> Any:
     """A file's value as the field's type, or ConfigError naming the file and the setting; counts
     may be written as in the CLI (\"80M\")."""
     kind = field_types()[key]
@@ -646,7 +648,7 @@ def coerce_setting(key: tuple[str, str], value: Any, source: str, toml: bool = F
     expected = {bool: "true or false", int: "an integer (or a count such as \"80M\")", float: "a finite number",
                 str: "a string"}.get(kind, "a list of integers")
     detail = f"must be {expected}, got {value!r}"
-    raise ConfigError(f"{source}: {setting_name(key, toml)} {detail}", key, detail)
+    raise in_file(source, key, detail)
 
 
 def sourced(exc: ConfigError, sources: dict[tuple[str, str], str]) -> ConfigError:
@@ -655,8 +657,7 @@ def sourced(exc: ConfigError, sources: dict[tuple[str, str], str]) -> ConfigErro
     source = sources.get(exc.key) if exc.key is not None else None
     if source is None or exc.detail is None:
         return exc
-    return ConfigError(f"{source}: {setting_name(exc.key, source.endswith('.toml'))} {exc.detail}", exc.key,
-                       exc.detail)
+    return in_file(source, exc.key, exc.detail)
 
 
 # Settings that may change when a run is resumed; any other difference is a conflict.

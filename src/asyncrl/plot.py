@@ -8,7 +8,6 @@ run shaded, over the range of frames (or time) that every one of them covers.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from asyncrl.config import is_atari
-from asyncrl.run import METRICS, RunDirError, read_config
+from asyncrl.run import METRICS, RunDirError, read_config, read_episodes
 
 FIGSIZE = (12.0, 4.5)  # inches; at DPI this is a 1200 x 450 PNG
 DPI = 100
 GRID_POINTS = 200
 MAX_WINDOW = 100
-EPISODE_FIELDS = ("frames", "wall_seconds", "return")  # the columns of metrics.csv a curve needs
 
 
 @dataclass
@@ -52,57 +50,6 @@ def load_curve(run_dir: str | os.PathLike, label: str | None = None) -> Curve:
     frames, wall, returns = (np.asarray(column) for column in zip(*episodes, strict=True))
     order = np.argsort(frames, kind="stable")
     return Curve(path, label or default_label(path), config.env.env_id, frames[order], wall[order], returns[order])
-
-
-def read_episodes(metrics: Path) -> list[tuple[float, float, float]]:
-    """(frames, wall_seconds, return) of each whole row of ``metrics``; none if it does not exist.
-
-    A crash can cut the last row short, and a run resumed after it appends its first row to that
-    stub: a row with more or fewer fields than the header, or with a value that is not a finite
-    number, is skipped. RunDirError if the file is not a metrics.csv that asyncrl wrote.
-    """
-    try:
-        with open(metrics, newline="", encoding="utf-8") as f:
-            return _whole_rows(metrics, f)
-    except FileNotFoundError:
-        return []
-    except UnicodeDecodeError:
-        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (not UTF-8 text)") from None
-    except OSError as exc:
-        raise RunDirError(f"{metrics} cannot be read: {exc.strerror or exc}") from None
-
-
-def _whole_rows(metrics: Path, f) -> list[tuple[float, float, float]]:
-    reader = csv.reader(f)
-    header = _next_row(reader)
-    if header is None:
-        return []  # empty: the run stopped before its first episode
-    missing = [name for name in EPISODE_FIELDS if name not in header]
-    if missing:
-        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (no {', '.join(missing)} column)")
-    columns = [header.index(name) for name in EPISODE_FIELDS]
-    rows = []
-    while (row := _next_row(reader)) is not None:
-        if len(row) != len(header):
-            continue
-        try:
-            values = tuple(float(row[i]) for i in columns)
-        except ValueError:
-            continue
-        if np.isfinite(values).all():
-            rows.append(values)
-    return rows
-
-
-def _next_row(reader) -> list[str] | None:
-    """The reader's next row, skipping rows the csv module cannot parse (a field of runaway garbage)."""
-    while True:
-        try:
-            return next(reader)
-        except StopIteration:
-            return None
-        except csv.Error:
-            continue
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

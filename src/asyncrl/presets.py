@@ -283,7 +283,7 @@ def read_config_file(path: str | Path) -> tuple[str | None, Settings]:
                 raise ConfigError(f"{path}: unknown setting {group}.{name}; [{group}] takes {valid}")
             if value is None:  # config.json's unset optional values: keep the default
                 continue
-            settings[key] = coerce_setting(key, value, str(path), toml=path.suffix != ".json")
+            settings[key] = coerce_setting(key, value, str(path))
     return preset, settings
 
 

@@ -24,9 +24,12 @@ import dataclasses
 import errno
 import fcntl
 import json
+import math
 import os
+import threading
 import warnings
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,7 @@ CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.pt", "checkpoint.prev.pt"
 LOCK = "trainer.lock"
 TMP_SUFFIX = ".tmp"
 METRICS_FIELDS = ("frames", "wall_seconds", "worker", "return", "length", "env", "final_epsilon")
+EPISODE_FIELDS = ("frames", "wall_seconds", "return")  # the columns of metrics.csv a curve needs
 
 
 class RunDirError(ConfigError):
@@ -58,6 +62,15 @@ class RunDirError(ConfigError):
 def write_failure(path: Path, exc: OSError) -> WriteError:
     """One line naming the file and the cause (a full disk, a read-only file system, ...)."""
     return WriteError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An OSError inside the block is a WriteError naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_failure(path, exc) from None
 
 
 def _write_synced(path: Path, write) -> None:
@@ -208,6 +221,57 @@ def _unreadable(exc: Exception) -> str:
     return "not a whole PyTorch checkpoint"
 
 
+def read_episodes(metrics: Path) -> list[tuple[float, float, float]]:
+    """(frames, wall_seconds, return) of each whole row of ``metrics``; none if it does not exist.
+
+    A crash can cut the last row short, and a run resumed after it appends its first row to that
+    stub: a row with more or fewer fields than the header, or with a value that is not a finite
+    number, is skipped. RunDirError if the file is not a metrics.csv that asyncrl wrote.
+    """
+    try:
+        with open(metrics, newline="", encoding="utf-8") as f:
+            return _whole_rows(metrics, f)
+    except FileNotFoundError:
+        return []
+    except UnicodeDecodeError:
+        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (not UTF-8 text)") from None
+    except OSError as exc:
+        raise RunDirError(f"{metrics} cannot be read: {exc.strerror or exc}") from None
+
+
+def _whole_rows(metrics: Path, f) -> list[tuple[float, float, float]]:
+    reader = csv.reader(f)
+    header = _next_row(reader)
+    if header is None:
+        return []  # empty: the run stopped before its first episode
+    missing = [name for name in EPISODE_FIELDS if name not in header]
+    if missing:
+        raise RunDirError(f"{metrics} is not a CSV file asyncrl wrote (no {', '.join(missing)} column)")
+    columns = [header.index(name) for name in EPISODE_FIELDS]
+    rows = []
+    while (row := _next_row(reader)) is not None:
+        if len(row) != len(header):
+            continue
+        try:
+            values = tuple(float(row[i]) for i in columns)
+        except ValueError:
+            continue
+        if all(math.isfinite(v) for v in values):
+            rows.append(values)
+    return rows
+
+
+def _next_row(reader) -> list[str] | None:
+    """The reader's next row, skipping rows the csv module cannot parse (a field of runaway garbage)."""
+    while True:
+        try:
+            return next(reader)
+        except StopIteration:
+            return None
+        except csv.Error:
+            continue
+
+
 class RunDirectory:
     """Files of one training run."""
 
@@ -235,7 +299,7 @@ class RunDirectory:
             if exists and not is_dir:
                 raise RunDirError(f"run directory {p} exists and is not a directory")
             if is_dir and (p / LOCK).exists():
-                run._check_unlocked()
+                check_unlocked(p / LOCK, f"run directory {p}", "asyncrl train")
             own = {LOCK}  # what a trainer that failed to start may have left: as good as empty
             non_empty = is_dir and any(entry.name not in own for entry in p.iterdir())
         except OSError as exc:
@@ -266,9 +330,6 @@ class RunDirectory:
             raise
         run._remove_temporary_files()
         return run
-
-    def _check_unlocked(self) -> None:
-        check_unlocked(self.path / LOCK, f"run directory {self.path}", "asyncrl train")
 
     def _lock(self) -> None:
         lock = self.path / LOCK
@@ -323,22 +384,10 @@ class RunDirectory:
     # -- metrics ------------------------------------------------------------------------------
     def check_metrics(self) -> None:
         """RunDirError unless metrics.csv is absent or a CSV file asyncrl wrote (resume appends to it)."""
-        path = self.path / METRICS
         try:
-            with open(path, newline="", encoding="utf-8") as f:
-                header = next(csv.reader(f), [])
-                for _ in f:  # every byte must be text: resume appends to it, plot reads it all
-                    pass
-        except FileNotFoundError:
-            return
-        except UnicodeDecodeError:
-            raise RunDirError(f"{path} is not a CSV file asyncrl wrote (not UTF-8 text); move it aside to "
-                              "resume") from None
-        except (OSError, csv.Error) as exc:
-            raise RunDirError(f"{path} cannot be read: {exc}") from None
-        if header and not {"frames", "return"} <= set(header):
-            raise RunDirError(f"{path} is not a CSV file asyncrl wrote (its header is {','.join(header)[:80]!r}); "
-                              "move it aside to resume")
+            read_episodes(self.path / METRICS)
+        except RunDirError as exc:
+            raise RunDirError(f"{exc}; move it aside to resume") from None
 
     def repair_metrics(self) -> str | None:
         """Drop a last row cut short by a crash (no line end), so that the next row does not join it;
@@ -356,15 +405,12 @@ class RunDirectory:
             return None
         cut = tail.rfind(b"\n") + 1  # 0: the whole tail is one unfinished row (or the header)
         partial = tail[cut:]
-        try:
-            with open(path, "r+b") as f:
-                if partial.endswith(b"\r"):  # the row was whole; only its line end was cut
-                    f.seek(0, os.SEEK_END)
-                    f.write(b"\n")
-                    return None
-                f.truncate(size - len(partial))
-        except OSError as exc:
-            raise write_failure(path, exc) from None
+        with _writing(path), open(path, "r+b") as f:
+            if partial.endswith(b"\r"):  # the row was whole; only its line end was cut
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")
+                return None
+            f.truncate(size - len(partial))
         return (f"{path}: removed its last row, cut short by a crash ({partial.decode(errors='replace')[:60]!r}); "
                 "the rows before it are whole")
 
@@ -376,66 +422,52 @@ class RunDirectory:
                 header = next(csv.reader(f), [])
         # Resumed: go on with the file's own columns (a run begun by an older version has fewer).
         fields = tuple(header) or METRICS_FIELDS
-        try:
+        with _writing(path):
             self._metrics_file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115 (open for the run)
             self._metrics = csv.DictWriter(self._metrics_file, fields, extrasaction="ignore")
             if not header:
                 self._metrics.writeheader()
                 self._metrics_file.flush()
-        except OSError as exc:
-            raise write_failure(path, exc) from None
         from torch.utils.tensorboard import SummaryWriter  # slow import, main process only
 
-        try:
+        with _writing(self.path / "tb"):
             self._tb = SummaryWriter(str(self.path / "tb"))
-        except OSError as exc:
-            raise write_failure(self.path / "tb", exc) from None
+        self._excepthook, threading.excepthook = threading.excepthook, self._quiet_tensorboard_failure
+
+    def _quiet_tensorboard_failure(self, args) -> None:
+        """TensorBoard's writer thread keeps its write failure (a full disk) for the next call, where it
+        becomes a WriteError, and re-raises it in the thread too: that one would print a traceback."""
+        if not (isinstance(args.exc_value, OSError) and type(args.thread).__name__ == "_AsyncWriterThread"):
+            self._excepthook(args)
 
     def log_episode(self, frames: int, wall_seconds: float, worker: int, ret: float, length: int,
                     env: int | None = None, final_epsilon: float | None = None) -> None:
-        try:
+        with _writing(self.path / METRICS):
             self._metrics.writerow({"frames": frames, "wall_seconds": f"{wall_seconds:.2f}", "worker": worker,
                                     "return": f"{ret:g}", "length": length, "env": "" if env is None else env,
                                     "final_epsilon": "" if final_epsilon is None else f"{final_epsilon:g}"})
             self._metrics_file.flush()
-        except OSError as exc:
-            raise write_failure(self.path / METRICS, exc) from None
         self.log_scalars(frames, {"charts/episodic_return": ret, "charts/episodic_length": length})
 
     def log_event(self, text: str) -> None:
         """A line in events.log: what happened to the run (learner restarts, faults), with the time."""
         stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-        try:
-            with open(self.path / EVENTS, "a", encoding="utf-8") as f:
-                f.write(f"{stamp} {text}\n")
-        except OSError as exc:
-            raise write_failure(self.path / EVENTS, exc) from None
+        with _writing(self.path / EVENTS), open(self.path / EVENTS, "a", encoding="utf-8") as f:
+            f.write(f"{stamp} {text}\n")
 
     def log_scalars(self, frames: int, scalars: dict[str, float]) -> None:
         # TensorBoard writes from a thread of its own and raises its failures at the next call.
-        try:
+        with _writing(self.path / "tb"):
             for name, value in scalars.items():
                 self._tb.add_scalar(name, value, frames)
-        except OSError as exc:
-            raise write_failure(self.path / "tb", exc) from None
 
     def log_text(self, tag: str, text: str, frames: int) -> None:
-        try:
+        with _writing(self.path / "tb"):
             self._tb.add_text(tag, text, frames)
-        except OSError as exc:
-            raise write_failure(self.path / "tb", exc) from None
 
     def recent_returns(self, n: int = 100) -> deque[float]:
         """The last ``n`` episode returns already in metrics.csv (for a resumed run's running mean)."""
-        out: deque[float] = deque(maxlen=n)
-        if (self.path / METRICS).exists():
-            with open(self.path / METRICS, newline="", encoding="utf-8", errors="replace") as f:
-                for row in csv.DictReader(f):
-                    try:
-                        out.append(float(row["return"]))
-                    except (KeyError, TypeError, ValueError):
-                        continue  # a row cut short by a crash
-        return out
+        return deque((ret for _, _, ret in read_episodes(self.path / METRICS)), maxlen=n)
 
     def close(self) -> None:
         """Close the logs; what they could not write (a full disk) is lost with them, not the run."""
@@ -447,6 +479,7 @@ class RunDirectory:
             with contextlib.suppress(OSError):
                 self._tb.close()
             self._tb = None
+            threading.excepthook = self._excepthook
 
     def release(self) -> None:
         """Close the logs and give up the lock (the OS would at exit; a long-lived caller should not wait)."""

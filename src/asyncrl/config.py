@@ -597,11 +597,6 @@ def field_types() -> dict[tuple[str, str], Any]:
     return out
 
 
-def config_keys() -> list[tuple[str, str]]:
-    """Every (group, field) of a TrainConfig."""
-    return list(field_types())
-
-
 @functools.cache
 def _optional_fields() -> frozenset[tuple[str, str]]:
     out = set()
@@ -787,8 +782,8 @@ def ineffective_settings(config: TrainConfig, actions: ActionSpec | None = None)
     for (group, name), why in not_applying(resolved, actions).items():
         given, used = getattr(getattr(config, group), name), getattr(getattr(resolved, group), name)
         if given is not None and given != used:
-            lines.append(f"{flag_for(group, name)} {_as_typed(given)} has no effect: {why}; config.json "
-                         f"records {_as_typed(used)}")
+            lines.append(f"{flag_for(group, name)} {as_typed(given)} has no effect: {why}; config.json "
+                         f"records {as_typed(used)}")
     o, frames = resolved.optim, resolved.run.frames
     if o.lr_warmup_frames > frames:
         lines.append(f"--lr-warmup-frames {o.lr_warmup_frames:,} is beyond --frames {frames:,}: the learning "
@@ -796,7 +791,8 @@ def ineffective_settings(config: TrainConfig, actions: ActionSpec | None = None)
     return lines
 
 
-def _as_typed(value: Any) -> str:
+def as_typed(value: Any) -> str:
+    """A setting's value as it is typed on the command line: widths as 64,64."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 

@@ -33,6 +33,7 @@ from asyncrl.config import (
     GROUPS,
     ConfigError,
     TrainConfig,
+    as_typed,
     coerce_setting,
     field_types,
     flag_for,
@@ -229,7 +230,7 @@ def paper_differences(config: TrainConfig, actions: ActionSpec | None = None) ->
         why = "as given"
         if value == default:
             why = WHY_NOT_THE_PAPERS.get((name, group, field_name), WHY_NOT_THE_PAPERS.get((group, field_name), ""))
-        value, paper = (",".join(map(str, v)) if isinstance(v, tuple) else v for v in (value, paper))  # as typed
+        value, paper = as_typed(value), as_typed(paper)
         lines.append(f"{flag_for(group, field_name)} {value} (paper {paper}){': ' + why if why else ''}")
     return lines
 

@@ -38,7 +38,8 @@ from asyncrl import __version__
 from asyncrl.config import (
     ConfigError,
     TrainConfig,
-    config_keys,
+    as_typed,
+    field_types,
     sourced,
     validate,
     with_unsaved_fields,
@@ -131,7 +132,7 @@ def read_config(path: Path) -> TrainConfig:
         validate(config)
     except ConfigError as exc:
         if exc.key is not None:
-            raise sourced(exc, dict.fromkeys(config_keys(), source)) from None
+            raise sourced(exc, dict.fromkeys(field_types(), source)) from None
         # A rule across settings (no --env, say): training checks it again, with the flags given.
     except (TypeError, AttributeError):  # a setting that only resolve() fills is missing: resume fills it
         pass
@@ -165,8 +166,8 @@ def _mismatch(config: TrainConfig, checkpoint: Path, exc: Exception) -> str:
             for name, ours in dataclasses.asdict(getattr(config, group)).items():
                 value = getattr(getattr(theirs, group), name)
                 if (group, name) not in RESUMABLE and value is not None and value != ours:
-                    shown = [",".join(map(str, v)) if isinstance(v, tuple | list) else v for v in (value, ours)]
-                    differ.append(f"the checkpoint has {flag_for(group, name)} {shown[0]}; {CONFIG} says {shown[1]}")
+                    differ.append(f"the checkpoint has {flag_for(group, name)} {as_typed(value)}; {CONFIG} says "
+                                  f"{as_typed(ours)}")
         if differ:
             return f"{where} does not match {checkpoint.name}: " + "; ".join(differ)
     first = str(exc).strip().splitlines()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncrl.config import ATARI_MAX_LEARNERS
+from asyncrl.defaults import ATARI_MAX_LEARNERS
 
 COMPARE = Path(__file__).parent.parent / "bench" / "compare.py"
 TOO_SHORT = "too short to measure steady speed"

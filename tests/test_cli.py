@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -140,20 +141,30 @@ def test_evaluate_without_a_run_directory_is_a_clear_error(cli, tmp_path):
     assert_one_line_error(cli("evaluate", str(tmp_path / "missing")), "not an asyncrl run directory")
 
 
-def test_help_shows_every_hyperparameter_with_its_default(cli):
+def test_help_shows_every_hyperparameter_with_its_default_and_the_papers(cli):
     result = cli("train", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())  # as read, whatever the width argparse wrapped it to
-    ours = "A3C FF, A3C LSTM, n-step Q, one-step Q, one-step Sarsa on Atari"  # with asyncrl's own Atari defaults
-    for flag, default in [("--lr", "0.0007 on Atari, 0.0001 for A3C LSTM and 0.002 for one-step Q and Sarsa there"),
-                          ("--gamma", "0.99"), ("--t-max", "5"),
-                          ("--entropy-beta", "0.01"), ("--rms-eps", f"1e-05 for {ours}"),
-                          ("--rms-alpha", "0.99"), ("--rms-init", f"1 for {ours}"),
-                          ("--init", "orthogonal on Atari"), ("--max-grad-norm", "40 on Atari"),
-                          ("--workers", f"the CPU count, at most 16, for {ours}"),
-                          ("--envs-per-worker", ours)]:
+    for flag, default in [("--lr", ("7e-4 (one-step Q and Sarsa 2e-3; A3C LSTM 1e-4) for Atari, 1e-3 (A3C 3e-3) "
+                                   "for vector, 3.5e-4 for continuous; paper 7e-4")),
+                          ("--gamma", "0.99"), ("--t-max", "5 for Atari and vector, 20 for continuous; paper 5"),
+                          ("--rms-eps", "1e-5 for Atari and continuous, 0.1 for vector; paper 0.1"),
+                          ("--rms-alpha", "0.99"), ("--[no-]vector-env", "on; paper off"),
+                          ("--init", "orthogonal for Atari and continuous, uniform for vector; paper uniform"),
+                          ("--workers", ("one per core, at most 16 for Atari, one per core for vector and "
+                                        "continuous; paper 16"))]:
         assert flag in text
-        assert f"default: {default}" in text, flag
+        assert f"(default {default})" in text, flag
+    assert "{a3c,one-step-q,one-step-sarsa,n-step-q}" in text and "{ff,lstm}" in text  # choices shown
+    assert "docs/BENCHMARKS.md" not in text and "minutes" not in text  # no measurements in the help
+
+
+def test_train_help_fits_150_lines_at_80_columns():
+    result = subprocess.run([sys.executable, "-m", "asyncrl", "train", "--help"], capture_output=True, text=True, check=False,
+                            env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) <= 150
+    assert "examples:" in result.stdout and "docs/defaults.md" in result.stdout
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

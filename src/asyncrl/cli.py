@@ -19,7 +19,6 @@ import warnings
 from pathlib import Path
 
 from asyncrl.config import (
-    ALGORITHMS,
     GROUPS,
     MAX_SEED,
     ConfigError,
@@ -31,8 +30,20 @@ from asyncrl.config import (
     parse_widths,
     sourced,
 )
+from asyncrl.defaults import flag_default
 
 EXIT_USAGE = 2
+_METAVARS = {int: "N", float: "X", str: "TEXT"}
+_SECTIONS = {"env": "env settings (all but --env: Atari's pipeline)"}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--[no-]flag`` for an on/off flag, so that it fits beside its help."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, argparse.BooleanOptionalAction):
+            return "--[no-]" + action.option_strings[0].removeprefix("--")
+        return super()._format_action_invocation(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +60,7 @@ def _group_classes() -> dict[str, type]:
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     for group, cls in _group_classes().items():
-        section = parser.add_argument_group(f"{group} settings")
+        section = parser.add_argument_group(_SECTIONS.get(group, f"{group} settings"))
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             kind = hints[f.name]
@@ -57,22 +68,23 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             if type(None) in args:  # Optional[X]
                 kind = next(a for a in args if a is not type(None))
             help_text = f.metadata["help"]
-            if f.default not in (None, "") and "default:" not in help_text:
-                shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
-                help_text += f" (default: {shown})"
+            default = flag_default((group, f.name), f.default)
+            if default is not None and "default" not in help_text:
+                help_text += f" ({default})"
             kwargs: dict = {"dest": f"{group}.{f.name}", "default": None, "help": help_text}
-            if kind is not bool:
-                kwargs["metavar"] = f.name.upper()
+            if "choices" in f.metadata:
+                kwargs["choices"] = f.metadata["choices"]
+            elif kind is not bool:
+                kwargs["metavar"] = _METAVARS.get(kind, "N")
             if kind is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             elif kind is int:
                 kwargs["type"] = parse_count
             elif typing.get_origin(kind) is tuple:
                 kwargs["type"] = parse_widths
+                kwargs["metavar"] = "W[,W...]"
             else:
                 kwargs["type"] = kind
-            if f.name == "algo":
-                kwargs["choices"] = ALGORITHMS
             section.add_argument(flag_of(f), **kwargs)
 
 
@@ -90,11 +102,10 @@ def add_layer_flags(parser: argparse.ArgumentParser) -> None:
     from asyncrl.presets import PRESETS
 
     parser.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
-                        help="start from the paper's settings for one method: " + "; ".join(
-                            f"{name}: {p.description}" for name, p in PRESETS.items()))
-    parser.add_argument("--config", metavar="FILE", help="settings from a TOML file (sections [env] [net] "
-                        "[algo] [optim] [run], as in config.json) or a run's config.json; flags given "
-                        "here override it, and it overrides --preset")
+                        help="start from the paper's settings for one method: " + ", ".join(PRESETS))
+    parser.add_argument("--config", metavar="FILE", help="settings from a TOML file ([env] [net] [algo] "
+                        "[optim] [run], as in config.json) or a run's config.json; flags override it, it "
+                        "overrides --preset")
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig, base_source: str | None = None) -> TrainConfig:
@@ -302,6 +313,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+TRAIN_EPILOG = """\
+Defaults depend on the task: Atari, vector (observations; discrete actions) or continuous (actions).
+--print-config shows a command's values; the presets keep the paper's; docs/defaults.md says why.
+
+examples:
+  asyncrl train --env CartPole-v1 --frames 300k --run-dir runs/cartpole
+  asyncrl train --env ALE/Pong-v5 --stop-at-return 18 --run-dir runs/pong
+  asyncrl train --preset atari-a3c-ff --env ALE/Breakout-v5 --print-config
+
+docs (in the asyncrl source): docs/defaults.md, docs/cli.md, docs/algorithms/
+"""
+
+
 def make_parser() -> argparse.ArgumentParser:
     from asyncrl import __version__
 
@@ -309,13 +333,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asyncrl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train an agent", description="Train an agent with many "
-                           "asynchronous actor-learners. Defaults follow the paper.")
+    train = sub.add_parser("train", help="train an agent", usage="asyncrl train --env ID [options]",
+                           description="Train an agent with many asynchronous actor-learners.",
+                           epilog=TRAIN_EPILOG, formatter_class=_HelpFormatter)
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --run-dir from its latest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.add_argument("--print-config", action="store_true",
-                       help="print the resolved config (what config.json would hold) and exit without training")
+                       help="print the resolved config (config.json) and exit")
     add_layer_flags(train)
     add_config_flags(train)
     train.set_defaults(func=cmd_train)

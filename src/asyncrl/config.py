@@ -2,8 +2,9 @@
 
 Every field carries its help text in ``metadata["help"]``; the CLI builds one flag per field from
 it, so a hyper-parameter is defined in exactly one place. Fields whose sensible default depends on
-the environment family (Atari or not) default to ``None`` here and are filled in by
-:func:`resolve`; ``config.json`` in a run directory always holds the resolved values.
+the task (Atari, vector observations, continuous actions) or the method default to ``None`` here
+and are filled in by :func:`resolve` from the table in :mod:`asyncrl.defaults`; ``config.json`` in a
+run directory always holds the resolved values.
 """
 
 from __future__ import annotations
@@ -19,140 +20,18 @@ from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from asyncrl import defaults
+
 if TYPE_CHECKING:
     from asyncrl.envs import ActionSpec
 
 ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
 BACKENDS = ("local", "ray")
-
-# Atari defaults that differ from the small-task ones (see resolve()).
-ATARI_WORKERS = 16  # the paper's 16 actor-learner threads
-# The methods with their own Atari defaults (ATARI_OURS) are laid out for the machine: one learner
-# per core (a learner per core is fastest, docs/BENCHMARKS.md), at most the paper's 16, each stepping
-# enough environments that at least ATARI_ACTORS act in all (each environment is one of the
-# paper's actors).
-ATARI_MAX_LEARNERS = 16
-ATARI_ACTORS = 16
-ATARI_FRAMES = 80_000_000  # PFRL's A3C reproduction protocol: 80M emulator frames
-CLASSIC_FRAMES = 1_000_000
-ATARI_EPSILON_FRAMES = 4_000_000  # the paper's annealing period
-# Small tasks are learnt within a few hundred thousand steps; annealing over the first 200,000
-# keeps the data varied long enough that the Q methods stop collapsing (docs/algorithms/q.md).
-CLASSIC_EPSILON_FRAMES = 200_000
-ATARI_TARGET_UPDATE = 40_000  # the paper's I_target
-# Each copy lets values propagate one more bootstrap step: 40,000 is far too slow for a budget of a
-# few hundred thousand steps (docs/algorithms/q.md has the CartPole runs).
-CLASSIC_TARGET_UPDATE = 2_000
-ATARI_LR = 7e-4  # the authors' reported default (PFRL's too)
-# Normalised RMSProp steps (A2C's epsilon), started small as TensorFlow's RMSProp does; chosen for
-# A3C FF by the 15-minute Pong runs in docs/BENCHMARKS.md (issue 15), not the paper's.
-ATARI_A3C_RMS_EPS = 1e-5
-ATARI_A3C_RMS_INIT = 1.0
-# A3C on Atari anneals lr over A2C's 40M frames (OpenAI baselines, 10M agent steps): an hour here
-# holds 14-28M frames, so the rate is still 30-65 % of its start when the hour ends, where the
-# paper's 80M would leave it almost untouched (issue 15; docs/BENCHMARKS.md).
-ATARI_A3C_FRAMES = 40_000_000
-# A3C LSTM with normalised steps: at 7e-4 they kill most of the torso's units and leave the rest
-# one large constant, so the LSTM's output is the same for every state (explained variance 0 for
-# 15 minutes of Pong); at 1e-4 the value explains 71 % of the returns' variance within 4 minutes
-# (issue 16, docs/BENCHMARKS.md).
-ATARI_LSTM_LR = 1e-4
-# ... and held there: annealed over 40M frames it was 0.37e-4 when the hour ended and Breakout, still
-# doubling every 10-20 minutes, evaluated at 74 (two seeds); held, at 171 and 136, and Pong's two
-# hours reached +10 a little sooner (44 and 41 minutes; annealed 44 and 54) and evaluated at 19.5 and
-# 15.5 (issue 16, docs/BENCHMARKS.md). With nothing to anneal over, its budget is the paper's 80M.
-ATARI_LSTM_LR_ANNEAL = False
-# One-step Q and Sarsa with A3C FF's layout and RMSProp: at 7e-4 one-step Q's greedy policy played
-# SpaceInvaders no better than random after 15 minutes (157), at 2e-3 it scored 372; Sarsa, which
-# differs only in its target, takes the same (issue 16, docs/BENCHMARKS.md).
-ATARI_ONE_STEP_LR = 2e-3
-# ... and anneal it to 0 over 11.5M frames, the frames their default hour made on a half-speed day,
-# not the paper's 80M: over 80M the rate was still 86 % of its start when the hour ended and one-step
-# Q's SpaceInvaders games fell back in its last third (180 after the hour); annealed within the run,
-# two seeds evaluated at 325 and 269 and neither fell back (issue 16, docs/BENCHMARKS.md).
-ATARI_ONE_STEP_FRAMES = 11_500_000
-# n-step Q's Q output starts at gain 0.01 (orthogonal): at gain 1, 5 of 16 starting networks on Pong
-# lost every unit of their torso within 300k frames, the same 5 again when run a second time; from
-# the same torsos with the small output 1 of the 16 did. On Pong's near-constant frames a fresh
-# torso's features are weak for some draws, and the first regressions towards Pong's negative
-# returns, passed back through an output of gain 1, silence them before the ball is seen
-# (issue 16, docs/BENCHMARKS.md).
-ATARI_N_STEP_Q_INIT_GAIN = 0.01
-
-
-@dataclass(frozen=True)
-class AtariDefaults:
-    """A method's own defaults on Atari, found on this machine where the paper's did not learn
-    within an hour; every other setting is the paper's."""
-
-    label: str
-    lr: float = ATARI_LR
-    frames: int = ATARI_FRAMES
-    q_init_gain: float = 1.0
-    lr_anneal: bool = True
-
-
-# (algo, core) -> asyncrl's Atari defaults for it, each with the runs that chose it in
-# docs/BENCHMARKS.md: a learner per core stepping ATARI_ACTORS environments in all, normalised
-# RMSProp steps that start small, and the lr and its horizon here. A method not listed keeps the
-# paper's layout and RMSProp (16 learners of one environment, epsilon 0.1).
-ATARI_OURS = {
-    ("a3c", "ff"): AtariDefaults("A3C FF", frames=ATARI_A3C_FRAMES),
-    ("a3c", "lstm"): AtariDefaults("A3C LSTM", lr=ATARI_LSTM_LR, lr_anneal=ATARI_LSTM_LR_ANNEAL),
-    ("n-step-q", "ff"): AtariDefaults("n-step Q", q_init_gain=ATARI_N_STEP_Q_INIT_GAIN),
-    ("one-step-q", "ff"): AtariDefaults("one-step Q", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
-    ("one-step-sarsa", "ff"): AtariDefaults("one-step Sarsa", lr=ATARI_ONE_STEP_LR, frames=ATARI_ONE_STEP_FRAMES),
-}
-_OURS = ", ".join(d.label for d in ATARI_OURS.values())  # for the flags' help
-PAPER_RMS_EPS = 0.1  # the authors' setting, reported to reimplementers (PFRL's too)
-PAPER_T_MAX = 5
-CLASSIC_LR = 3e-3  # A3C, tuned on CartPole-v1 with the MLP torso (docs/algorithms/a3c.md)
-CLASSIC_Q_LR = 1e-3  # the Q methods, tuned on CartPole-v1 (docs/algorithms/q.md)
-# A3C with continuous actions (issue 18). The paper's Gaussian (a variance per state through a
-# softplus, one layer of 200 ReLU units, entropy 1e-4, RMSProp epsilon 0.1) did not learn HalfCheetah
-# in 1M steps here (-80 to -430 in the recorded runs: its means left the action bounds, its variance
-# on the floor). Stable-Baselines3 A2C's MuJoCo setting (RL Zoo) did, in asyncrl's learners:
-# a state-independent log-std, observations and rewards normalised by running statistics, two tanh
-# layers of 64 initialised orthogonally, lr 7e-4, normalised RMSProp steps that start small (A3C FF's
-# on Atari) and no entropy bonus (docs/BENCHMARKS.md, "Continuous A3C"). `--preset mujoco-a3c` keeps
-# the paper's. Unlike SB3 A2C the gradients are not clipped: with its clipping to norm 0.5 five
-# HalfCheetah seeds settled at 1,205-1,369 (1,292 on average) and Hopper's two at 90 and 750;
-# without it the same seeds reached 2,182 on average (962 to 3,837) and Hopper 1,022 and 1,034.
-# Nor are its lr and starting log-std kept: at log-std 0 (sigma 1) the untrained policy flips
-# HalfCheetah onto its back in 9 of 10 random episodes and three seeds of five learnt to run on it;
-# from log-std -1 (sigma 0.37) the cheetah stays upright and finds a fast gait within 100k steps,
-# but at lr 7e-4 two seeds of five lost it again within the next 100k; at 3.5e-4 they kept it (the
-# five seeds averaged 3,825 against 2,182 at sigma 1 and 7e-4). At t_max 20 it is still the best
-# measured: 7e-4 and 1.4e-3 averaged 1,753 and 506 on Hopper (1,782), 4,224 and 1,580 on HalfCheetah
-# (5,322), their policies widening and losing the gaits they had found.
-CONTINUOUS_LR = 3.5e-4
-# Segments of 20 steps, not the paper's 5: at 5 three Hopper seeds of five stood still (996) and
-# HalfCheetah's policies narrowed within 400k steps onto whatever gait came first; at 20 the
-# advantages carry 20 steps of real rewards, sigma holds, and over five seeds Hopper evaluated at
-# 1,782 (942 at 5) and HalfCheetah at 5,322 (3,825), all upright; 10 and 40 learnt less on both.
-# Pendulum learns less with it: 4x fewer updates move the network 4x less per step, and Pendulum
-# needs that movement (lr 1.4e-3: six seeds of ten past -200; or 4M steps at the default lr, four
-# of five), which the locomotion tasks cannot take (docs/BENCHMARKS.md: "The learning rate at
-# t_max 20").
-# One lr per part does not help: the movement Pendulum lacks is the policy's (mean and sigma
-# together; its critic at 4x learnt no more), and the policy at 4x loses HalfCheetah's gaits.
-CONTINUOUS_T_MAX = 20
-CONTINUOUS_LOG_STD_INIT = -1.0
-CONTINUOUS_ENTROPY_BETA = 0.0
-# NetConfig's action-dependent fields: asyncrl's for continuous actions, the paper's MLP otherwise.
-CONTINUOUS_NET = {"hidden": (64, 64), "activation": "tanh", "policy_std": "log-std", "obs_norm": True,
-                  "reward_norm": True}
-CLASSIC_NET = {"hidden": (200,), "activation": "relu", "policy_std": "softplus", "obs_norm": False,
-               "reward_norm": False}
-ATARI_MAX_GRAD_NORM = 40.0
-ATARI_LSTM_CELLS = 256
-CLASSIC_LSTM_CELLS = 128
-ENTROPY_BETA = 0.01  # the paper's, for softmax policies
-GAUSSIAN_ENTROPY_BETA = 1e-4  # the paper's, for its continuous-control Gaussian policies (mujoco-a3c)
 CORES = ("ff", "lstm")
 ACTIVATIONS = ("relu", "tanh")
 POLICY_STDS = ("softplus", "log-std")
 INITS = ("orthogonal", "uniform")
+PAPER_T_MAX = 5  # the paper's segment length, which the benches use to size their batches
 
 
 # A learner is hung when it makes no progress for HANG_FACTOR times its usual time between updates,
@@ -225,38 +104,32 @@ def _help(text: str, flag: str | None = None, **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class EnvConfig:
-    """The environment and, for Atari, the paper's preprocessing pipeline (Mnih et al. 2015)."""
+    """The environment and, for Atari, the paper's preprocessing pipeline (Mnih et al. 2015); every
+    field but ``env_id`` is for Atari only."""
 
     env_id: str = field(
-        default="", metadata=_help("Gymnasium environment id, e.g. ALE/Pong-v5 or CartPole-v1", "--env")
+        default="", metadata=_help("Gymnasium id, e.g. ALE/Pong-v5 or CartPole-v1", "--env")
     )
-    frameskip: int = field(
-        default=1, metadata=_help("Atari: frames the emulator itself skips per step (paper: 1)")
-    )
+    frameskip: int = field(default=1, metadata=_help("frames the emulator skips per step"))
     action_repeat: int = field(
-        default=4,
-        metadata=_help("Atari: agent steps repeat the action this many frames, max-pooling the last two"),
+        default=4, metadata=_help("frames per action, the last two max-pooled")
     )
     repeat_action_probability: float = field(
-        default=0.0,
-        metadata=_help("Atari: sticky-action probability (paper: 0.0; Machado et al. 2018: 0.25)"),
+        default=0.0, metadata=_help("sticky-action probability")
     )
-    noop_max: int = field(default=30, metadata=_help("Atari: up to this many random no-ops at reset"))
-    frame_stack: int = field(default=4, metadata=_help("Atari: processed frames stacked per observation"))
-    screen_size: int = field(default=84, metadata=_help("Atari: side of the square grayscale frame"))
+    noop_max: int = field(default=30, metadata=_help("at most this many random no-ops at reset"))
+    frame_stack: int = field(default=4, metadata=_help("frames stacked per observation"))
+    screen_size: int = field(default=84, metadata=_help("side of the square grayscale frame"))
     clip_rewards: bool = field(
-        default=True, metadata=_help("Atari: clip training rewards to [-1, 1] (scores stay raw)")
+        default=True, metadata=_help("clip training rewards to [-1, 1]")
     )
     terminal_on_life_loss: bool = field(
-        default=True,
-        metadata=_help("Atari: a lost life ends the learning episode (the paper's and Nature DQN's; "
-                       "A2C's and PPO's references do it too); the game goes on"),
+        default=True, metadata=_help("a lost life ends the learning episode, not the game")
     )
     vector_env: bool = field(
         default=True,
-        metadata=_help("Atari training: step a learner's environments in ALE's C++ vector environment "
-                       "(the same preprocessing, about 10 percent more frames/s; the presets: off, "
-                       "Gymnasium's pipeline)"),
+        metadata=_help("step a learner's environments in ALE's C++ vector environment, not "
+                       "Gymnasium's wrappers"),
     )
 
 
@@ -265,97 +138,47 @@ class NetConfig:
     """Network shape: the conv torso is fixed by the paper; the MLP torso is for vector observations."""
 
     hidden: tuple[int, ...] | None = field(
-        default=None,
-        metadata=_help(
-            "MLP torso widths for vector observations, comma-separated (default: 200, the paper's; "
-            "64,64 for continuous actions, SB3 A2C's for MuJoCo)"
-        ),
+        default=None, metadata=_help("MLP torso widths, comma-separated")
     )
     core: str = field(
         default="ff",
-        metadata={
-            **_help("ff (feed-forward) or lstm: an LSTM after the torso, A3C only (the paper's A3C LSTM)"),
-            "flag": "--net",
-        },
+        metadata=_help("feed-forward, or an LSTM after the torso (A3C only)", "--net",
+                       choices=CORES),
     )
-    lstm_cells: int | None = field(
-        default=None,
-        metadata=_help(
-            f"LSTM cells with --net lstm (default: {ATARI_LSTM_CELLS} on Atari, as in the paper; "
-            f"{CLASSIC_LSTM_CELLS} otherwise, the paper's size for low-dimensional inputs)"
-        ),
-    )
+    lstm_cells: int | None = field(default=None, metadata=_help("LSTM cells with --net lstm"))
     activation: str | None = field(
-        default=None,
-        metadata=_help(
-            "MLP torso's nonlinearity: relu (the paper's) or tanh (A2C's and PPO's for MuJoCo) "
-            "(default: relu; tanh for continuous actions)"
-        ),
+        default=None, metadata=_help("the MLP torso's nonlinearity", choices=ACTIVATIONS)
     )
     policy_std: str | None = field(
         default=None,
-        metadata=_help(
-            "continuous actions: the Gaussian's spread, softplus (the paper's: a variance per state, "
-            "softplus of a linear layer) or log-std (one learned log standard deviation per action "
-            "dimension for every state, starting at --log-std-init, as SB3 and most current libraries) "
-            "(default: log-std; the paper's learnt no locomotion in 1M steps here, docs/BENCHMARKS.md)"
-        ),
+        metadata=_help("continuous actions: the Gaussian's spread, a softplus variance per state or one "
+                       "learned log-std per action dimension", choices=POLICY_STDS),
     )
     log_std_init: float = field(
-        default=CONTINUOUS_LOG_STD_INIT,
-        metadata=_help(
-            f"--policy-std log-std: the log standard deviation it starts at (default: {CONTINUOUS_LOG_STD_INIT:g}, "
-            f"sigma {math.exp(CONTINUOUS_LOG_STD_INIT):.2f}; "
-            "SB3's 0 flips HalfCheetah onto its back in 9 of 10 random episodes, docs/BENCHMARKS.md)"
-        ),
+        default=-1.0, metadata=_help("--policy-std log-std: the log standard deviation it starts at")
     )
     min_var: float = field(
         default=1e-2,
-        metadata=_help(
-            "continuous actions: floor added to the Gaussian's variance; it bounds the "
-            "score (a - mu) / var and keeps the policy exploring (docs/algorithms/a3c.md)"
-        ),
+        metadata=_help("continuous actions: floor added to the Gaussian's variance (not in the paper)"),
     )
     obs_norm: bool | None = field(
         default=None,
-        metadata=_help(
-            "standardise vector observations by running mean and variance, shared by all learners "
-            "and saved with the network (default: on for continuous actions, off otherwise)"
-        ),
+        metadata=_help("standardise observations by running statistics, shared and saved"),
     )
     reward_norm: bool | None = field(
         default=None,
-        metadata=_help(
-            "scale training rewards by the running standard deviation of the discounted return "
-            "(VecNormalize's norm_reward), shared by all learners and saved with the network; "
-            "scores stay raw (default: on for continuous actions, off otherwise)"
-        ),
+        metadata=_help("scale training rewards by the running std of the return, shared and saved"),
     )
     shared_torso: bool | None = field(
-        default=None,
-        metadata=_help(
-            "policy and value share the torso (default: yes on Atari, as in the paper; separate "
-            "networks for vector observations, as the paper does for low-dimensional inputs)"
-        ),
+        default=None, metadata=_help("A3C: policy and value share the torso")
     )
     init: str | None = field(
         default=None,
-        metadata=_help(
-            "initial weights: orthogonal (gain sqrt 2 for the ReLU layers, 1 for the value and Q "
-            "outputs, zero biases) or uniform (U(+-1/sqrt(fan_in)), PyTorch's and Torch7's default, "
-            "the paper's era; the --preset atari-* presets) (default: orthogonal on Atari, where "
-            "the uniform init leaves the features almost blind to the ball and paddles "
-            "(docs/algorithms/a3c.md), and for continuous actions, as SB3 A2C; uniform otherwise)"
-        ),
+        metadata=_help("initial weights: orthogonal, or U(+-1/sqrt(fan_in)) as Torch7's", choices=INITS),
     )
     q_init_gain: float | None = field(
         default=None,
-        metadata=_help(
-            "Q methods with --init orthogonal: the gain of the Q output's orthogonal init; 0.01 starts "
-            "every action value near 0, as the policy output starts near uniform (default: 0.01 for "
-            "n-step Q on Atari, where at 1 a third of the starting networks lost their torso on Pong; "
-            "1 otherwise, as the value output's)"
-        ),
+        metadata=_help("Q methods, --init orthogonal: the gain of the Q output's init"),
     )
 
 
@@ -363,101 +186,44 @@ class NetConfig:
 class AlgoConfig:
     """The learning algorithm and its hyper-parameters (paper notes, section 'The four methods')."""
 
-    algo: str = field(default="a3c", metadata=_help("algorithm: " + ", ".join(ALGORITHMS)))
+    algo: str = field(default="a3c", metadata=_help("the method", choices=ALGORITHMS))
     t_max: int | None = field(
-        default=None,
-        metadata=_help(
-            f"A3C and n-step Q: steps per segment before an update (default: the paper's {PAPER_T_MAX}; "
-            f"{CONTINUOUS_T_MAX} for A3C with continuous actions)"
-        ),
+        default=None, metadata=_help("A3C and n-step Q: steps per segment before an update")
     )
     async_update: int = field(
-        default=5,
-        metadata=_help("one-step Q and Sarsa: steps whose gradients are accumulated before an update"),
+        default=5, metadata=_help("one-step Q and Sarsa: steps whose gradients are accumulated per update")
     )
     target_update: int | None = field(
-        default=None,
-        metadata=_help(
-            "Q methods: global frames between copies of theta into the target network (default: "
-            f"{ATARI_TARGET_UPDATE:,} on Atari, {CLASSIC_TARGET_UPDATE:,} otherwise)"
-        ),
+        default=None, metadata=_help("Q methods: global frames between target network updates")
     )
     epsilon_frames: int | None = field(
         default=None,
-        metadata=_help(
-            "Q methods: global frames over which each environment's epsilon anneals from 1 to its "
-            f"final value (default: {ATARI_EPSILON_FRAMES:,} on Atari, {CLASSIC_EPSILON_FRAMES:,} otherwise)"
-        ),
+        metadata=_help("Q methods: global frames over which epsilon anneals from 1 to its final value"),
     )
     gamma: float = field(default=0.99, metadata=_help("discount factor"))
-    entropy_beta: float | None = field(
-        default=None,
-        metadata=_help(
-            f"A3C: entropy regularisation weight (default: {ENTROPY_BETA:g} for discrete actions, the "
-            f"paper's; {CONTINUOUS_ENTROPY_BETA:g} for continuous ones, SB3 A2C's for MuJoCo, where the "
-            f"paper's is {GAUSSIAN_ENTROPY_BETA:g})"
-        ),
-    )
-    value_loss_coef: float = field(
-        default=0.5, metadata=_help("A3C: weight of the value loss (R - V)^2")
-    )
+    entropy_beta: float | None = field(default=None, metadata=_help("A3C: entropy regularisation weight"))
+    value_loss_coef: float = field(default=0.5, metadata=_help("A3C: weight of the value loss (R - V)^2"))
 
 
 @dataclass
 class OptimConfig:
     """Shared RMSProp (statistics shared by all learners, epsilon inside the square root)."""
 
-    lr: float | None = field(
-        default=None,
-        metadata=_help(
-            f"initial learning rate (default: {ATARI_LR:g} on Atari, {ATARI_LSTM_LR:g} for A3C LSTM "
-            f"and {ATARI_ONE_STEP_LR:g} for one-step Q and Sarsa there; otherwise {CLASSIC_LR:g} for "
-            f"A3C, {CONTINUOUS_LR:g} for A3C with continuous actions, {CLASSIC_Q_LR:g} for the Q methods)"
-        ),
-    )
+    lr: float | None = field(default=None, metadata=_help("initial learning rate"))
     lr_anneal: bool | None = field(
-        default=None,
-        metadata=_help(
-            "anneal the learning rate linearly to 0 over --frames (default: on, the paper's; off for "
-            "A3C LSTM on Atari, where Breakout was still rising when the annealed rate had fallen "
-            "to a third)"
-        ),
+        default=None, metadata=_help("anneal the learning rate linearly to 0 over --frames")
     )
     lr_warmup_frames: int = field(
-        default=0,
-        metadata=_help(
-            "raise the learning rate linearly from 0 over the first N frames, then anneal as usual "
-            "(0: no warm-up, the paper's)"
-        ),
+        default=0, metadata=_help("raise the learning rate linearly from 0 over the first N frames")
     )
     rms_alpha: float = field(default=0.99, metadata=_help("RMSProp decay of the squared-gradient average"))
-    rms_eps: float | None = field(
-        default=None,
-        metadata=_help(
-            f"RMSProp epsilon, inside the square root (default: {ATARI_A3C_RMS_EPS:g} for {_OURS} on "
-            "Atari, where the paper's 0.1 makes every update plain SGD and Pong's policy did not move "
-            "in 15-minute runs (docs/BENCHMARKS.md), and for A3C with continuous actions; 0.1 "
-            "otherwise, the authors')"
-        ),
-    )
+    rms_eps: float | None = field(default=None, metadata=_help("RMSProp epsilon, inside the square root"))
     rms_init: float | None = field(
         default=None,
-        metadata=_help(
-            "initial value of the shared squared-gradient average g (0: PyTorch's RMSProp, the "
-            "paper's era; 1: TensorFlow's, as A2C in OpenAI Baselines). With a small --rms-eps, g = 0 "
-            "makes the first updates 10x the learning rate per parameter, which can kill the "
-            f"torso's units (docs/algorithms/a3c.md) (default: 1 for {_OURS} on Atari and for A3C "
-            "with continuous actions, 0 otherwise)"
-        ),
+        metadata=_help("RMSProp: the squared-gradient average's start (0: PyTorch's; 1: TensorFlow's)"),
     )
     max_grad_norm: float | None = field(
-        default=None,
-        metadata=_help(
-            "clip each update's gradient to this global L2 norm, 0 for no clipping (default: "
-            f"{ATARI_MAX_GRAD_NORM:g} on Atari; 0 otherwise: with returns in the hundreds the "
-            "clipped value function diverges, and for continuous actions SB3 A2C's 0.5 learnt "
-            "HalfCheetah and Hopper less than no clipping)"
-        ),
+        default=None, metadata=_help("clip each update's gradient to this L2 norm (0: no clipping)")
     )
 
 
@@ -465,78 +231,49 @@ class OptimConfig:
 class RunConfig:
     """Where and how long to run, and what to record."""
 
-    workers: int | None = field(
-        default=None,
-        metadata=_help(
-            f"actor-learner processes (default: the CPU count, at most {ATARI_MAX_LEARNERS}, for {_OURS} "
-            f"on Atari; {ATARI_WORKERS} for the other methods on Atari, as in the paper; else the CPU count)"
-        ),
-    )
+    workers: int | None = field(default=None, metadata=_help("actor-learner processes"))
     envs_per_worker: int | None = field(
         default=None,
-        metadata=_help(
-            "environments each learner steps at once, its action choices batched into one forward "
-            "pass; one update accumulates all their segments (with --net lstm each keeps its own "
-            f"recurrent state; default: {_OURS} on Atari enough that at least {ATARI_ACTORS} act in "
-            "all, otherwise 1, the paper's learner)"
-        ),
+        metadata=_help("environments each learner steps at once, one update for all their segments"),
     )
-    torch_threads: int = field(
-        default=1,
-        metadata=_help("PyTorch intra-op threads per learner (default: 1; learners, not threads, fill the cores)"),
-    )
+    torch_threads: int = field(default=1, metadata=_help("PyTorch intra-op threads per learner"))
     frames: int | None = field(
-        default=None,
-        metadata=_help(
-            "training budget in environment frames; Atari counts emulator frames "
-            f"(default: {ATARI_A3C_FRAMES:,} for A3C FF on Atari, {ATARI_ONE_STEP_FRAMES:,} for one-step Q "
-            f"and Sarsa on Atari, {ATARI_FRAMES:,} for A3C LSTM and n-step Q on Atari and the presets, "
-            f"{CLASSIC_FRAMES:,} otherwise)"
-        ),
+        default=None, metadata=_help("training budget in environment frames (Atari: emulator frames)")
     )
     max_seconds: float | None = field(
-        default=None, metadata=_help("also stop after this much wall-clock time (default: no limit)")
+        default=None, metadata=_help("also stop after this many seconds (default: no limit)")
     )
     stop_at_return: float | None = field(
         default=None,
-        metadata=_help(
-            "also stop once the mean return of the last --stop-episodes episodes (of this session, "
-            "when resuming) reaches this (default: train the whole budget)"
-        ),
+        metadata=_help("also stop once the mean return of this session's last --stop-episodes episodes "
+                       "reaches this (default: none)"),
     )
-    stop_episodes: int = field(
-        default=20, metadata=_help("episodes averaged for --stop-at-return")
-    )
-    seed: int = field(default=0, metadata=_help(
-        "base seed: the initial network's, and each learner derives its own from it (one learner: "
-        "the same seed, the same run)"))
+    stop_episodes: int = field(default=20, metadata=_help("episodes averaged for --stop-at-return"))
+    seed: int = field(default=0, metadata=_help("base seed of the network and of every learner"))
     run_dir: str | None = field(
         default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
     )
     backend: str = field(
         default="local",
-        metadata=_help("where learners run: local (processes on this machine) or ray (actors on a Ray "
-                       "cluster; pip install 'asyncrl[ray]')"),
+        metadata=_help("where learners run: local processes, or actors on a Ray cluster", choices=BACKENDS),
     )
     address: str | None = field(
         default=None,
-        metadata=_help("--backend ray: the cluster to join, 'auto' or host:port (default: start a "
-                       "Ray instance on this machine)"),
+        metadata=_help("--backend ray: the cluster to join, 'auto' or host:port (default: start Ray on "
+                       "this machine)"),
     )
-    checkpoint_interval: float = field(
-        default=300.0, metadata=_help("seconds between checkpoints")
-    )
+    checkpoint_interval: float = field(default=300.0, metadata=_help("seconds between checkpoints"))
     hang_seconds: float | None = field(
         default=None,
         metadata=_help(
-            "a learner alive but without progress for this many seconds is reported and restarted "
-            f"like a dead one; 0: never (default: {HANG_FACTOR} times its usual time between updates, "
-            f"at least {HANG_MIN_SECONDS:g} s; {HANG_STARTUP_SECONDS:g} s for a learner's first update)"
+            "restart a learner without progress for this many seconds; 0: never (default: "
+            f"{HANG_FACTOR}x its usual update interval, at least {HANG_MIN_SECONDS:g} s; "
+            f"{HANG_STARTUP_SECONDS:g} s at start)"
         ),
     )
     log_interval: float = field(
-        default=10.0, metadata=_help("seconds between progress lines when stdout is not a terminal; "
-                                       "under 2, also between the learners' statistics (TensorBoard)")
+        default=10.0, metadata=_help("seconds between progress lines off a terminal (under 2: also "
+                                     "between the learners' statistics)")
     )
 
 
@@ -701,22 +438,29 @@ def with_unsaved_fields(saved: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def task_of(config: TrainConfig, continuous: bool = False) -> tuple[str, str]:
+    """(task family, method) of ``config`` as the defaults table names them (``asyncrl.defaults``)."""
+    return defaults.task_family(is_atari(config.env.env_id), continuous), defaults.method_of(
+        config.algo.algo, config.net.core)
+
+
+# NetConfig's fields that only the action space decides (vector observations: the paper's MLP, or
+# asyncrl's network for continuous actions).
+_ACTION_DEPENDENT_NET = ("hidden", "activation", "policy_std", "obs_norm", "reward_norm")
+
+
 def net_defaults(net: NetConfig, continuous: bool) -> NetConfig:
-    """``net`` with its action-dependent fields that are unset (None) filled: asyncrl's defaults for
-    continuous actions (``CONTINUOUS_NET``), the paper's MLP otherwise."""
-    fill = CONTINUOUS_NET if continuous else CLASSIC_NET
-    return dataclasses.replace(net, **{k: v for k, v in fill.items() if getattr(net, k) is None})
+    """``net`` with its action-dependent fields that are unset (None) filled from the defaults table."""
+    family = "continuous" if continuous else "vector"
+    return dataclasses.replace(net, **{
+        name: defaults.row_for(("net", name), family, "a3c-ff").value
+        for name in _ACTION_DEPENDENT_NET if getattr(net, name) is None})
 
 
 def default_workers(config: TrainConfig, cpus: int) -> int:
-    """The default --workers given ``cpus`` (this machine's, or a Ray cluster's per learner): a
-    learner per CPU, on Atari at most 16 for the methods with asyncrl's Atari defaults, the paper's
-    16 for any other Atari method."""
-    if not is_atari(config.env.env_id):
-        return cpus
-    if (config.algo.algo, config.net.core) in ATARI_OURS:
-        return min(cpus, ATARI_MAX_LEARNERS)
-    return ATARI_WORKERS
+    """The default --workers given ``cpus`` (this machine's, or a Ray cluster's per learner)."""
+    row = defaults.row_for(("run", "workers"), *task_of(config))
+    return defaults.value_of(row, cpus)
 
 
 def resolve(config: TrainConfig, actions: ActionSpec | None = None) -> TrainConfig:
@@ -798,85 +542,13 @@ def as_typed(value: Any) -> str:
 
 def _fill(config: TrainConfig, actions: ActionSpec | None) -> TrainConfig:
     continuous = actions is not None and actions.continuous
-    config = dataclasses.replace(
-        config,
-        env=dataclasses.replace(config.env),
-        net=net_defaults(config.net, continuous),
-        algo=dataclasses.replace(config.algo),
-        optim=dataclasses.replace(config.optim),
-        run=dataclasses.replace(config.run),
-    )
-    atari = is_atari(config.env.env_id)
-    cores = os.cpu_count() or 1
-    ours = ATARI_OURS.get((config.algo.algo, config.net.core)) if atari else None
-    if ours is not None:
-        # Laid out for the machine and stepped as the Pong runs chose (issues 15, 16): a learner
-        # per core, batched environments, normalised RMSProp steps that start small.
-        if config.run.workers is None:
-            config.run.workers = default_workers(config, cores)
-        if config.run.envs_per_worker is None:
-            config.run.envs_per_worker = -(-ATARI_ACTORS // config.run.workers)  # ceil
-        if config.optim.rms_eps is None:
-            config.optim.rms_eps = ATARI_A3C_RMS_EPS
-        if config.optim.rms_init is None:
-            config.optim.rms_init = ATARI_A3C_RMS_INIT
-        if config.run.frames is None:
-            config.run.frames = ours.frames
-        if config.optim.lr is None:
-            config.optim.lr = ours.lr
-        if config.optim.lr_anneal is None:
-            config.optim.lr_anneal = ours.lr_anneal
-    if continuous:
-        # SB3 A2C's normalised RMSProp steps, which A3C FF takes on Atari too (see CONTINUOUS_LR).
-        if config.optim.rms_eps is None:
-            config.optim.rms_eps = ATARI_A3C_RMS_EPS
-        if config.optim.rms_init is None:
-            config.optim.rms_init = ATARI_A3C_RMS_INIT
-    if config.optim.rms_eps is None:
-        config.optim.rms_eps = PAPER_RMS_EPS
-    if config.optim.rms_init is None:
-        config.optim.rms_init = 0.0
-    if config.run.workers is None:
-        config.run.workers = default_workers(config, cores)
-    if config.run.envs_per_worker is None:
-        config.run.envs_per_worker = 1
-    if config.run.frames is None:
-        config.run.frames = ATARI_FRAMES if atari else CLASSIC_FRAMES
-    if config.algo.epsilon_frames is None:
-        config.algo.epsilon_frames = ATARI_EPSILON_FRAMES if atari else CLASSIC_EPSILON_FRAMES
-    if config.algo.target_update is None:
-        config.algo.target_update = ATARI_TARGET_UPDATE if atari else CLASSIC_TARGET_UPDATE
-    if config.net.shared_torso is None:
-        config.net.shared_torso = atari
-    if config.net.init is None:
-        config.net.init = "orthogonal" if atari or continuous else "uniform"
-    if config.net.q_init_gain is None:
-        # Only a method with its own Atari defaults says otherwise (A3C's is 1: it has no Q output).
-        ours_apply = ours is not None and config.net.init == "orthogonal"
-        config.net.q_init_gain = ours.q_init_gain if ours_apply else 1.0
-    if config.optim.lr is None:
-        if atari:
-            config.optim.lr = ATARI_LR
-        elif config.algo.algo != "a3c":
-            config.optim.lr = CLASSIC_Q_LR
-        else:
-            config.optim.lr = CONTINUOUS_LR if continuous else CLASSIC_LR
-    if config.optim.lr_anneal is None:
-        config.optim.lr_anneal = True
-    if config.algo.t_max is None:
-        config.algo.t_max = CONTINUOUS_T_MAX if continuous and config.algo.algo == "a3c" else PAPER_T_MAX
-    if config.optim.max_grad_norm is None:
-        config.optim.max_grad_norm = ATARI_MAX_GRAD_NORM if atari else 0.0
-    if config.net.lstm_cells is None:
-        config.net.lstm_cells = ATARI_LSTM_CELLS if atari else CLASSIC_LSTM_CELLS
-    if actions is not None:
-        if config.algo.entropy_beta is None:
-            config.algo.entropy_beta = CONTINUOUS_ENTROPY_BETA if actions.continuous else ENTROPY_BETA
-        if actions.continuous and config.algo.algo != "a3c":
-            raise ConfigError(
-                f"{config.env.env_id} has continuous actions: --algo {config.algo.algo} needs a "
-                "Discrete action space (use --algo a3c)"
-            )
+    config = dataclasses.replace(config, **{g: dataclasses.replace(getattr(config, g)) for g in GROUPS})
+    # Without the action space the entropy weight stays unset: it depends on the kind of policy.
+    skip = frozenset() if actions is not None else frozenset({("algo", "entropy_beta")})
+    defaults.fill(config, *task_of(config, continuous), os.cpu_count() or 1, skip)
+    if continuous and config.algo.algo != "a3c":
+        raise ConfigError(f"{config.env.env_id} has continuous actions: --algo {config.algo.algo} needs a "
+                          "Discrete action space (use --algo a3c)")
     validate(config)
     return config
 

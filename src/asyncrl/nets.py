@@ -12,8 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from asyncrl import defaults
 from asyncrl.algos.policies import Categorical, Gaussian
-from asyncrl.config import ATARI_LSTM_CELLS, NetConfig, net_defaults
+from asyncrl.config import NetConfig, net_defaults
 from asyncrl.envs import ActionSpec
 
 
@@ -30,7 +31,7 @@ class AtariTorso(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         # NHWC frames: oneDNN's backward then skips a reorder per layer; the learning pass is 17-29 %
-        # faster at the learners' batches and training 10 % (docs/BENCHMARKS.md, bench/convs.py).
+        # faster at the learners' batches and training 10 % (docs/experiments/speed-second-round.md, bench/convs.py).
         x = obs.contiguous(memory_format=torch.channels_last).float().div_(255.0)  # in place: one float copy
         x = F.relu(self.conv1(x))
         x = F.relu(self.conv2(x))
@@ -320,9 +321,12 @@ def build_network(obs_shape: tuple[int, ...], n_actions: int | ActionSpec, head:
     value_torso = make_torso() if head == "actor_critic" and not shared_torso else None
     core = value_core = None
     if config.core == "lstm":
-        core = LSTMCore(torso.out_features, config.lstm_cells or ATARI_LSTM_CELLS)
+        # An unresolved config (the Python API) gets the LSTM size of the pixel or the vector torso.
+        cells = config.lstm_cells or defaults.row_for(
+            ("net", "lstm_cells"), "atari" if len(obs_shape) == 3 else "vector", "a3c-lstm").value
+        core = LSTMCore(torso.out_features, cells)
         if value_torso is not None:
-            value_core = LSTMCore(value_torso.out_features, config.lstm_cells or ATARI_LSTM_CELLS)
+            value_core = LSTMCore(value_torso.out_features, cells)
     features = core.out_features if core is not None else torso.out_features
     if head == "q":
         head_module: nn.Module = QHead(features, actions.size)

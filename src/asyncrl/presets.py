@@ -29,15 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asyncrl import defaults
 from asyncrl.config import (
     GROUPS,
     ConfigError,
     TrainConfig,
-    as_typed,
     coerce_setting,
     field_types,
     flag_for,
     is_atari,
+    task_of,
     with_unsaved_fields,
 )
 
@@ -129,76 +130,6 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-# Why asyncrl's own Atari defaults differ from the paper's presets (issues 15, 16); shown by
-# `asyncrl train --print-config`, with the runs that chose them in docs/algorithms/a3c.md and
-# docs/BENCHMARKS.md. A (preset, group, field) key says it for one method only.
-WHY_NOT_THE_PAPERS: dict[tuple, str] = {
-    ("run", "workers"): "one learner per core: more learners than cores only contend (docs/BENCHMARKS.md)",
-    ("run", "envs_per_worker"): "each learner steps several environments so that at least 16 act in all, "
-                                "the paper's 16 actors, batched for speed",
-    ("net", "init"): "orthogonal init: with the uniform one the features barely see the ball and paddles "
-                     "and Pong does not start learning (docs/algorithms/a3c.md)",
-    ("optim", "rms_eps"): "normalised RMSProp steps (A2C's epsilon): with 0.1 every update is plain SGD and "
-                          "Pong's policy did not move in 15 minutes; with 1e-5 it did (docs/BENCHMARKS.md)",
-    ("optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes the first "
-                           "updates 10x the learning rate and can kill the torso (docs/algorithms/a3c.md)",
-    ("env", "vector_env"): "ALE's C++ vector environment, 10 % more frames/s: the same preprocessing but "
-                           "for a zero-padded first frame stack and NOOP while a segment waits; A3C FF's "
-                           "Breakout learnt no less per frame with it, two seeds (docs/BENCHMARKS.md)",
-    ("run", "frames"): "lr anneals over A2C's 40M frames: an hour here holds 14-28M, and over 80M the rate would "
-                       "barely fall within it",
-    ("atari-a3c-lstm", "optim", "lr"): "at 7e-4 (4 runs of 4, and half of those at 2-3e-4) the torso's units die "
-                                       "in the first minute of Pong and the LSTM sees one constant: its value "
-                                       "explained nothing; at 1e-4 (none of 4), 71 % of the returns' variance "
-                                       "within 4 minutes (docs/BENCHMARKS.md)",
-    ("atari-a3c-lstm", "optim", "lr_anneal"): "held at 1e-4: annealed over 40M frames it was a third of its "
-                                              "start when the hour ended and Breakout, still doubling every "
-                                              "10-20 minutes, evaluated at 74 (two seeds); held, at 171 and 136, "
-                                              "and Pong's two hours still reached +10, in 44 and 41 minutes "
-                                              "(docs/BENCHMARKS.md)",
-    ("atari-n-step-q", "net", "init"): "orthogonal init, its Q output at gain 0.01 (--q-init-gain): with the "
-                                        "uniform init the features barely see the ball and paddles; at gain 1 "
-                                        "5 of 16 starting networks lost their torso in Pong's first minute, "
-                                        "at 0.01 1 of the same 16 (docs/BENCHMARKS.md)",
-    ("atari-n-step-q", "optim", "rms_eps"): "A3C FF's normalised RMSProp steps: with them and its layout n-step Q "
-                                            "learnt Breakout to 47.8 in 15 minutes (docs/BENCHMARKS.md)",
-    ("atari-one-step-q", "optim", "lr"): "with A3C FF's layout and RMSProp, one-step Q's greedy policy played "
-                                         "SpaceInvaders no better than random after 15 minutes at 7e-4 (157) and "
-                                         "scored 372 at 2e-3 (docs/BENCHMARKS.md)",
-    ("atari-one-step-q", "run", "frames"): "the lr falls to 0 within the hour: over 80M it was still 86 % of its "
-                                           "start when the hour ended and SpaceInvaders' games fell back in its "
-                                           "last third (180); annealed over 11.5M frames two seeds evaluated at "
-                                           "325 and 269 (docs/BENCHMARKS.md)",
-    ("atari-one-step-sarsa", "run", "frames"): "as one-step Q's: annealed over 11.5M frames "
-                                               "Sarsa's SpaceInvaders evaluated at 290, over 80M at 239 "
-                                               "(docs/BENCHMARKS.md)",
-    ("atari-one-step-sarsa", "optim", "lr"): "one-step Q's: Sarsa differs from it only in its target, and at 2e-3 "
-                                             "its SpaceInvaders training games were as one-step Q's over the same "
-                                             "frames (docs/algorithms/q.md)",
-    # Continuous actions (issue 18): SB3 A2C's MuJoCo setting learnt HalfCheetah where the paper's
-    # did not; the runs are in docs/BENCHMARKS.md, "Continuous A3C".
-    ("mujoco-a3c", "net", "policy_std"): "one log-std per action dimension for every state, from -1 "
-                                         "(--log-std-init): the paper's variance per state learnt no "
-                                         "locomotion in 1M steps (HalfCheetah -80 to -430, its means outside "
-                                         "the action bounds; docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "net", "reward_norm"): "rewards scaled by the running std of the return (VecNormalize's), "
-                                          "as SB3 A2C on MuJoCo: the value's targets stay near 1 whatever the "
-                                          "task's reward scale (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "algo", "t_max"): "segments of 20 steps: at 5 three Hopper seeds of five stood still; at 20 "
-                                     "five seeds evaluated at 1,782 (942) and HalfCheetah's at 5,322 (3,825); "
-                                     "Pendulum learns less with it, from 4x fewer updates: it needs --lr 1.4e-3 or "
-                                     "4M steps (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "net", "hidden"): "SB3 A2C's MuJoCo network, with tanh (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "net", "activation"): "SB3 A2C's MuJoCo network, two tanh layers of 64 (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "algo", "entropy_beta"): "SB3 A2C's: the log-std is learnt without a bonus (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "optim", "rms_eps"): "normalised RMSProp steps (SB3 A2C's epsilon, A3C FF's on Atari) "
-                                        "(docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "net", "init"): "orthogonal init, SB3 A2C's (docs/BENCHMARKS.md)",
-    ("mujoco-a3c", "optim", "rms_init"): "g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes "
-                                         "the first updates 10x the learning rate (docs/algorithms/a3c.md)",
-}
-
-
 def paper_preset_for(config: TrainConfig, continuous: bool = False) -> str | None:
     """The paper's preset for this config's method: on Atari, or A3C with ``continuous`` actions
     (``mujoco-a3c``); None for anything else."""
@@ -221,6 +152,7 @@ def paper_differences(config: TrainConfig, actions: ActionSpec | None = None) ->
     ours = resolve(layered_config(TrainConfig(), {("env", "env_id"): config.env.env_id,
                                                  ("algo", "algo"): config.algo.algo,
                                                  ("net", "core"): config.net.core}), actions)
+    family, method = task_of(config, actions is not None and actions.continuous)
     lines = []
     for (group, field_name), paper in PRESETS[name].settings.items():
         value = getattr(getattr(config, group), field_name)
@@ -228,9 +160,10 @@ def paper_differences(config: TrainConfig, actions: ActionSpec | None = None) ->
             continue
         default = getattr(getattr(ours, group), field_name)
         why = "as given"
-        if value == default:
-            why = WHY_NOT_THE_PAPERS.get((name, group, field_name), WHY_NOT_THE_PAPERS.get((group, field_name), ""))
-        value, paper = as_typed(value), as_typed(paper)
+        if value == default and (group, field_name) in defaults.KEYS:
+            row = defaults.row_for((group, field_name), family, method, config)
+            why = f"{row.why} ({row.doc})" if row.why else ""
+        value, paper = defaults.shown(value), defaults.shown(paper)
         lines.append(f"{flag_for(group, field_name)} {value} (paper {paper}){': ' + why if why else ''}")
     return lines
 

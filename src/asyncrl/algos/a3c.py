@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import torch
 
+from asyncrl import defaults
 from asyncrl.algos.base import Algorithm
 from asyncrl.algos.policies import Categorical
 from asyncrl.algos.segment import Batch, Segment, discounted_returns
-from asyncrl.config import CONTINUOUS_ENTROPY_BETA, ENTROPY_BETA, AlgoConfig
+from asyncrl.config import AlgoConfig
 
 
 def policy_gradient_loss(policy: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor,
@@ -78,7 +79,8 @@ class A3C(Algorithm):
         vl = value_loss(advantages)
         beta = self.entropy_beta
         if beta is None:  # an unresolved config: the default weight for this kind of policy
-            beta = CONTINUOUS_ENTROPY_BETA if distribution.continuous else ENTROPY_BETA
+            family = "continuous" if distribution.continuous else "vector"
+            beta = defaults.row_for(("algo", "entropy_beta"), family, "a3c-ff").value
         # Summed over the steps of every segment, as the paper accumulates a segment's gradients:
         # a learner with K environments applies in one update what K learners would in K.
         total = pg - beta * ent + self.value_loss_coef * vl

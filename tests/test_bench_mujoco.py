@@ -1,4 +1,4 @@
-"""bench/mujoco.py end to end on a tiny budget: the JSON a reader of docs/BENCHMARKS.md relies on."""
+"""bench/mujoco.py end to end on a tiny budget: the JSON that results/ keeps and docs/results.md is generated from."""
 
 import importlib.util
 import json

@@ -165,6 +165,7 @@ def test_train_help_fits_150_lines_at_80_columns():
     assert result.returncode == 0
     assert len(result.stdout.splitlines()) <= 150
     assert "examples:" in result.stdout and "docs/defaults.md" in result.stdout
+    assert max(map(len, result.stdout.splitlines())) <= 80
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -36,8 +36,8 @@ def episode_returns(run_dir):
         # Each of the 4 environments keeps its own LSTM state; one batched pass replays their segments.
         ("CartPole-v1", "a3c", NetConfig(core="lstm"), 4, 1, 300_000, THRESHOLD),
         # The continuous defaults (issue 18): runs of this setting reached 800 within 21k-23k frames
-        # (docs/BENCHMARKS.md); with the paper's Gaussian 17 of 18 did, within 47k-165k frames, and one
-        # collapsed for its whole budget in CI (docs/algorithms/a3c.md).
+        # (docs/experiments/continuous-a3c.md); with the paper's Gaussian 17 of 18 did, within 47k-165k frames, and one
+        # collapsed for its whole budget in CI (docs/experiments/small-tasks.md).
         ("InvertedPendulum-v5", "a3c", NetConfig(), 1, 1, 400_000, 800),
         ("CartPole-v1", "one-step-q", NetConfig(), 1, 2, 300_000, THRESHOLD),
         ("CartPole-v1", "one-step-sarsa", NetConfig(), 1, 2, 300_000, THRESHOLD),

@@ -37,8 +37,14 @@ _METAVARS = {int: "N", float: "X", str: "TEXT"}
 _SECTIONS = {"env": "env settings (all but --env: Atari's pipeline)"}
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """``--[no-]flag`` for an on/off flag, so that it fits beside its help."""
+class _HelpFormatter(argparse.HelpFormatter):
+    """``--[no-]flag`` for an on/off flag, so that it fits beside its help; a description or epilog
+    written in lines (the examples) keeps them, one written as a paragraph is wrapped."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
         if isinstance(action, argparse.BooleanOptionalAction):
@@ -314,15 +320,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 TRAIN_EPILOG = """\
-Defaults depend on the task: Atari, vector (observations; discrete actions) or continuous (actions).
---print-config shows a command's values; the presets keep the paper's; docs/defaults.md says why.
+Defaults depend on the task: Atari, vector (observations, discrete actions) or
+continuous (actions); --print-config shows a command's values. The presets keep
+the paper's; why asyncrl's differ: docs/defaults.md (every flag: docs/cli.md).
 
 examples:
   asyncrl train --env CartPole-v1 --frames 300k --run-dir runs/cartpole
   asyncrl train --env ALE/Pong-v5 --stop-at-return 18 --run-dir runs/pong
   asyncrl train --preset atari-a3c-ff --env ALE/Breakout-v5 --print-config
-
-docs (in the asyncrl source): docs/defaults.md, docs/cli.md, docs/algorithms/
 """
 
 
@@ -382,6 +387,7 @@ def make_parser() -> argparse.ArgumentParser:
     plot.set_defaults(func=cmd_plot)
 
     sw = sub.add_parser("sweep", help="the paper's learning-rate search, or a grid of any settings",
+                        usage="asyncrl sweep --env ID [options]", formatter_class=_HelpFormatter,
                         description="Train --runs runs with learning rates drawn from LogUniform(1e-4, "
                         "1e-2), as the paper did, and report every run's score (mean return of its "
                         "last 100 episodes) and the mean of the best 5 in a table and a plot. Every "

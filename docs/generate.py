@@ -87,13 +87,26 @@ def defaults_page() -> str:
 
 
 def readme_differences() -> str:
-    lines = ["| setting | where | asyncrl | paper | why |", "|---|---|---|---|---|"]
+    """One row per setting: asyncrl's values where they differ from the paper's, with the reasons."""
+    by_key: dict[tuple[str, str], list[defaults.Difference]] = {}
     for d in defaults.differences():
-        where = defaults.FAMILY_NAMES[d.family]
-        if set(d.methods) != set(defaults.methods_in(d.family)):
-            where += ", " + _methods(d.methods, d.family)
-        lines.append(f"| `{flag_for(*d.key)}` | {where} | {d.value} | {d.paper} | {d.why} "
-                     f"({_link(d.doc, '.')}) |")
+        by_key.setdefault(d.key, []).append(d)
+    lines = ["| setting | asyncrl (where) | paper | why |", "|---|---|---|---|"]
+    for key, found in by_key.items():
+        def where(d: defaults.Difference) -> str:
+            place = defaults.SHORT_NAMES[d.family]
+            if set(d.methods) != set(defaults.methods_in(d.family)):
+                place += " " + _methods(d.methods, d.family).replace(", one-step Sarsa", ", Sarsa")
+            return place
+
+        places: dict[str, list[str]] = {}
+        for d in found:
+            places.setdefault(d.value, []).append(where(d))
+        values = "; ".join(f"{value} ({', '.join(p)})" for value, p in places.items())
+        papers = "/".join(dict.fromkeys(d.paper for d in found))
+        whys = "; ".join((f"{where(d)}: " if len(found) > 1 else "") + f"{d.why} ({_link(d.doc, '.')})"
+                         for d in found)
+        lines.append(f"| `{flag_for(*key)}` | {values} | {papers} | {whys} |")
     return "\n".join(lines)
 
 

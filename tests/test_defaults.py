@@ -259,3 +259,16 @@ def test_print_config_gives_a_reason_for_every_difference_from_the_paper_with_th
         flags = {line.split()[0] for line in lines}
         assert flags - {"--net"} == table, method  # the A3C LSTM differs from mujoco-a3c's core as asked
         assert all(line.endswith(".md)") for line in lines if not line.startswith("--net")), lines
+
+
+def test_a_config_saved_before_a_setting_existed_reads_back_as_the_run_trained():
+    from asyncrl.config import with_unsaved_fields
+
+    # An n-step Q run on Atari saved on 2026-11-29: no init, rms_init, q_init_gain or vector_env yet.
+    saved = TrainConfig(env=EnvConfig(env_id="ALE/Pong-v5"), algo=AlgoConfig(algo="n-step-q")).to_dict()
+    for group, name in [("net", "init"), ("optim", "rms_init"), ("net", "q_init_gain"), ("env", "vector_env")]:
+        del saved[group][name]
+    old = resolve(TrainConfig.from_dict(with_unsaved_fields(saved)))
+    assert (old.net.init, old.optim.rms_init, old.net.q_init_gain, old.env.vector_env) == ("uniform", 0.0, 1.0, False)
+    today = resolve(_method_config("ALE/Pong-v5", "n-step-q"))
+    assert (today.net.init, today.optim.rms_init, today.net.q_init_gain) == ("orthogonal", 1.0, 0.01)

@@ -424,8 +424,12 @@ def frames_per_step(env: EnvConfig) -> int:
 
 # The fields a run's config.json did not hold before they existed and whose default has changed
 # since, with the value every run had then: an old run reads back as it trained, not with today's
-# defaults (the continuous network's of issue 18; Gymnasium's Atari pipeline before --vector-env).
-UNSAVED_BEFORE = {"net": {"activation": "relu", "policy_std": "softplus", "obs_norm": False, "reward_norm": False},
+# defaults (PyTorch's init and RMSProp before 2026-11-30; the Q output's gain before 2026-12-04; the
+# continuous network's of issue 18; Gymnasium's Atari pipeline before --vector-env). CHANGELOG.md
+# lists them.
+UNSAVED_BEFORE = {"net": {"init": "uniform", "q_init_gain": 1.0, "activation": "relu", "policy_std": "softplus",
+                          "obs_norm": False, "reward_norm": False},
+                  "optim": {"rms_init": 0.0},
                   "env": {"vector_env": False}}
 
 

@@ -53,12 +53,11 @@ class SharedRMSprop:
             g.mul_(self.alpha).addcmul_(grad, grad, value=1.0 - self.alpha)
             denom = (g + self.eps).sqrt_()
             if measure:
-                update = grad / denom
-                update_sq += float(update.pow(2).sum())
+                update_sq += float((grad / denom).pow(2).sum())
                 param_sq += float(p.pow(2).sum())
-                p.add_(update, alpha=-lr)
-            else:
-                p.addcdiv_(grad, denom, value=-lr)
+            # One way of applying it, measured or not: which updates are measured depends on the
+            # clock, and a different rounding there would make a seed's run differ from itself.
+            p.addcdiv_(grad, denom, value=-lr)
         if not measure:
             return None
         return lr * update_sq ** 0.5 / max(param_sq ** 0.5, 1e-12)

@@ -148,8 +148,8 @@ TABLE: tuple[Row, ...] = (
         doc=CONTINUOUS),
     Row(("optim", "rms_eps"), 0.1, ("vector",)),
     Row(("optim", "rms_init"), 1.0, ("atari",),
-        why="g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 made the first steps 10x the "
-            "lr and killed the torso", doc=A3C_FF_ATARI),
+        why="g starts at 1 (TensorFlow's RMSProp): with a small epsilon, g = 0 makes the first steps 10x the "
+            "lr, which can kill the torso", doc=A3C_FF_ATARI),
     Row(("optim", "rms_init"), 1.0, ("continuous",), why="A3C FF's on Atari; SB3 A2C's own start measured no "
         "better", doc=CONTINUOUS),
     Row(("optim", "rms_init"), 0.0, ("vector",)),
@@ -291,7 +291,7 @@ def _grouped(key: Key, family: str) -> list[tuple[str, list[str]]]:
     out: dict[str, list[str]] = {}
     for method in methods_in(family):
         if applies(key, family, method):
-            out.setdefault(str(row_text(row_for(key, family, method))), []).append(method)
+            out.setdefault(row_text(row_for(key, family, method)), []).append(method)
     return list(out.items())
 
 

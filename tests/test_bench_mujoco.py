@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from asyncrl.config import CONTINUOUS_T_MAX
+from asyncrl import defaults
 
 BENCH = Path(__file__).parent.parent / "bench" / "mujoco.py"
 
@@ -30,7 +30,8 @@ def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
     assert run["seed"] == 2 and "--seed 2" in run["command"] and "--frames 3000" in run["command"]
     assert run["settings"]["net.reward_norm"] is True and run["settings"]["run.workers"] == 2
     # Each of the 2 learners may end the segment it is in (continuous actions' t_max) past the budget.
-    assert run["status"] == "completed" and 3000 <= run["steps"] < 3000 + 2 * CONTINUOUS_T_MAX
+    t_max = defaults.row_for(("algo", "t_max"), "continuous", "a3c-ff").value
+    assert run["status"] == "completed" and 3000 <= run["steps"] < 3000 + 2 * t_max
     assert run["steps_per_second"] > 0 and run["episodes"] >= 10 and run["final_mean_last_10"] < 0
     ev = run["evaluation"]
     assert ev["episodes"] == 2 and ev["policy"] == "gaussian mean" and -2000 < ev["mean"] <= 0

@@ -16,6 +16,15 @@ class Result:
     stderr: str
 
 
+@pytest.fixture(autouse=True)
+def _sys_path_unchanged():
+    """No test leaves sys.path changed: learners started later inherit it, and bench/ on it (whose
+    mujoco.py shadows MuJoCo) broke every MuJoCo learner of the tests after it."""
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved
+
+
 @pytest.fixture
 def cli(tmp_path):
     """Run ``asyncrl ...`` as a user would, in a subprocess, from a scratch working directory."""

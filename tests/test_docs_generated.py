@@ -16,7 +16,9 @@ def test_the_generated_docs_are_up_to_date():
 
 
 def test_a_stale_generated_file_is_named(tmp_path, monkeypatch):
-    sys.path.insert(0, str(REPO / "docs"))
+    # generate.py puts bench/ on sys.path, whose mujoco.py would shadow MuJoCo in every learner a
+    # later test spawns (they inherit sys.path): a list of our own, dropped after the test.
+    monkeypatch.setattr(sys, "path", [str(REPO / "docs"), *sys.path])
     import generate
 
     outputs = generate.outputs()

@@ -3,12 +3,13 @@
 A module fixture starts a Ray head and a second Ray node as separate processes on loopback
 (``ray start --head`` and ``ray start --address``), one CPU each, so the two learners of a run land
 on different nodes; every process it starts is stopped at the end. The runs drive the CLI as a
-user would.
+user would. One test runs the cluster commands of docs/distributed.md as they are written.
 """
 
 import csv
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -129,6 +130,138 @@ def _wait_for_episodes(proc, run_dir, episodes: int, timeout: float = 120) -> No
     while not (metrics.exists() and len(metrics.read_text().splitlines()) > episodes):
         assert time.monotonic() < deadline and proc.poll() is None, "training did not get going"
         time.sleep(0.5)
+
+
+# The cluster commands of docs/distributed.md, run as written on two "machines" on loopback.
+DOCS = Path(__file__).parents[1] / "docs" / "distributed.md"
+DOCUMENTED = "<!-- tested by tests/test_ray.py::test_the_documented_cluster_commands_work -->"
+# scp between the two machines: the head's files are those under the head's HOME.
+SCP = """#!/bin/sh
+[ $# -eq 2 ] && [ "${1%%:*}" = 127.0.0.1 ] || { echo "scp: expected 127.0.0.1:PATH DEST, got: $*" >&2; exit 2; }
+src=${1#*:}
+case $src in /*) ;; *) src="HEAD_HOME/$src" ;; esac
+exec cp "$src" "$2"
+"""
+
+
+def _documented_cluster_commands() -> list[tuple[str, list[str]]]:
+    """The tested ```bash block of docs/distributed.md: (where, its commands) for each comment line."""
+    text = DOCS.read_text()
+    assert DOCUMENTED + "\n```bash\n" in text, f"{DOCS} has no tested bash block"
+    block = text.split(DOCUMENTED + "\n```bash\n", 1)[1].split("\n```", 1)[0]
+    sections: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("#"):
+            where = ("other" if "other node" in line else "every" if "every node" in line
+                     else "head" if "head node" in line else line)
+            sections.append((where, []))
+        elif line.strip():
+            sections[-1][1].append(line)
+    return sections
+
+
+def _pids_of(temp_dir: str) -> list[int]:
+    """The processes that the commands started: each has ``temp_dir`` in its command line (Ray's
+    daemons and workers) or ``ASYNCRL_DOCUMENTED_CLUSTER=temp_dir`` in its environment."""
+    marker = f"ASYNCRL_DOCUMENTED_CLUSTER={temp_dir}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        for name in ("cmdline", "environ"):
+            try:
+                text = (entry / name).read_bytes()
+            except OSError:
+                continue
+            ours = marker in text.split(b"\0") if name == "environ" else any(
+                f"{temp_dir}{end}".encode() in text for end in ("/", "\0"))
+            if ours:
+                pids.append(int(entry.name))
+                break
+    return pids
+
+
+def _stop_nodes(temp_dir: str, grace: float = 15) -> None:
+    """``ray stop``, for the nodes these commands started alone (``ray stop`` ends every Ray
+    process of the machine, the other tests' clusters included): SIGTERM, then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in _pids_of(temp_dir):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while _pids_of(temp_dir) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+
+def run_documented_cluster_commands(sections, work: Path) -> dict:
+    """Run ``sections`` (``_documented_cluster_commands()``) as written, on a head and a second node.
+
+    The two nodes are two machines on loopback: each its own HOME (so the commands' token lives
+    under ``work``, never in the user's ~/.ray), ``HEAD_IP`` is 127.0.0.1, Ray's port a free one,
+    ``.venv/bin/`` this Python's, and ``scp`` copies from the head's HOME. What the test adds to
+    the commands: to ``ray start`` one CPU per node, a temp dir and free ports of its own; to the
+    training a small budget. Returns the run's summary.
+    """
+    port = _free_port()
+    bin_dir, homes = work / "bin", {"head": work / "head", "other": work / "node"}
+    for d in (bin_dir, *homes.values()):
+        d.mkdir(parents=True)
+    (bin_dir / "scp").write_text(SCP.replace("HEAD_HOME", str(homes["head"])))
+    (bin_dir / "scp").chmod(0o755)
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths live under it
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_AUTH", "RAY_ADDRESS"))}
+    base.update(ASYNCRL_DOCUMENTED_CLUSTER=temp_dir, PATH=os.pathsep.join([str(bin_dir), base.get("PATH", "")]))
+    common = ("--num-cpus=1 --node-ip-address=127.0.0.1 --disable-usage-stats --object-store-memory=100000000"
+              " --dashboard-agent-listen-port={}")
+    extra = {"ray start --head": f" --temp-dir={temp_dir} --include-dashboard=false"
+                                 f" --ray-client-server-port={_free_port()} " + common,
+             "ray start --address": " " + common,
+             "asyncrl train": " --frames 4k --quiet"}
+    run_dir, log = None, work / "commands.log"
+    try:
+        with open(log, "w") as out:
+            for where, commands in sections:
+                if where == "every":  # the end: ray stop, on each node
+                    assert commands == [".venv/bin/ray stop"], commands
+                    assert len(_pids_of(temp_dir)) > 4, "no Ray processes of the two nodes to stop"
+                    _stop_nodes(temp_dir)
+                    continue
+                assert where in homes, f"a section for neither the head nor the other nodes: {where!r}"
+                env = {**base, "HOME": str(homes[where])}
+                for command in commands:
+                    line = re.sub(r"\b6379\b", str(port), command.replace("HEAD_IP", "127.0.0.1"))
+                    line = line.replace(".venv/bin/", str(Path(sys.executable).parent) + "/")
+                    for what, options in extra.items():
+                        if what in line:
+                            line += options.format(_free_port())
+                    if "asyncrl train" in line:
+                        run_dir = work / re.search(r"--run-dir (\S+)", line).group(1)
+                        deadline = time.monotonic() + 30  # the second node registers after its ray start
+                        while _active_nodes(f"127.0.0.1:{port}", {**env, "RAY_AUTH_MODE": "token"}) < 2:
+                            assert time.monotonic() < deadline, "the second node did not join"
+                            time.sleep(0.5)
+                    print(f"$ {line}", file=out, flush=True)
+                    rc = subprocess.run(["bash", "-c", f"set -eo pipefail\n{line}"], cwd=work, env=env,
+                                        stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False).returncode
+                    assert rc == 0, f"{command!r} failed ({rc}):\n" + log.read_text()[-4000:]
+        assert not _pids_of(temp_dir), "Ray processes outlived the documented ray stop"
+    finally:
+        _stop_nodes(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert run_dir is not None, "the documented commands train nothing"
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.mark.timeout(300)
+def test_the_documented_cluster_commands_work(tmp_path):
+    """docs/distributed.md's cluster commands as a new user runs them: token auth, two nodes, a run."""
+    sections = _documented_cluster_commands()
+    assert [where for where, _ in sections] == ["head", "other", "head", "every"], sections
+    summary = run_documented_cluster_commands(sections, tmp_path)
+    assert summary["backend"] == "ray" and summary["status"] == "completed", summary
+    assert summary["frames"] >= 4000 and summary["learner_nodes"] == 2, summary
 
 
 @pytest.mark.slow

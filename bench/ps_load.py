@@ -1,0 +1,417 @@
+"""Load on the parameter server: synthetic learners push at an offered rate, the server's cost is measured.
+
+No environment and no learner network: each client is a Ray actor that sends gradients of the real
+network's size (the Atari A3C network, built with asyncrl's own ``build_network``, or ``--params N``)
+on a schedule, open loop, with at most as many calls unanswered as a real learner allows
+(``RayShared.MAX_IN_FLIGHT``), and fetches every reply (theta, the same size) as a learner does.
+For each offered rate (total calls per second over all clients) it reports:
+
+  achieved       calls answered within the measurement window, per second (never above offered)
+  p50 / p99      client-side wall latency of one call, from the send to the reply in the client
+  late           sends that waited for an answer because MAX_IN_FLIGHT calls were open (saturation)
+  server CPU     per call, as CPU time (robust to a busy machine), measured inside the server actor:
+                   in-call   thread CPU of the method body (``time.thread_time()`` around it)
+                   threads   CPU of the actor's executor threads that ran calls: the body plus Ray's
+                             deserialising the arguments and storing the reply
+                   process   CPU of the whole server process (Ray's I/O threads included), less its
+                             idle rate measured before the sweep
+  per core       the rate one core sustains at that cost: 1 / (process CPU per call)
+
+Targets (``--target``): ``push`` is today's server (``asyncrl.backends.ray_cluster.ParameterServer``,
+one actor, ``push(grad, lr, frames, events, obs, returns, worker) -> (theta, buffers, T, stop,
+target version)``). A sharded server's exchange is the next target to add here: a ``Target`` that
+creates its actors and says how one client calls them.
+
+    python bench/ps_load.py --clients 2 --rates 10 25 50 100 200 --seconds 10 --repeats 3
+    python bench/ps_load.py --params 10000 --clients 2 --rates 20 50 --seconds 3 --json out.json
+
+It starts one local Ray instance of its own (its own temp dir and ports) and shuts it down before it
+exits. ``--nodes K`` (a local multi-node cluster, the server alone on its head node, so arguments
+and replies cross between object stores) is reserved for the sharded target and not built yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine
+
+ATARI_SHAPE, ATARI_ACTIONS = (4, 84, 84), 6  # Pong's action set; the count barely moves the size
+
+
+def server_config(env_id: str = "ALE/Pong-v5"):
+    from asyncrl.config import EnvConfig, TrainConfig, resolve
+
+    return resolve(TrainConfig(env=EnvConfig(env_id=env_id)))
+
+
+def network_spec(params: int | None) -> tuple[tuple[int, ...], int]:
+    """The observation shape and action count of the server's network: the Atari A3C network, or
+    (``params``) a one-hidden-layer MLP (the Atari config's 200 units) whose input width brings it
+    nearest to ``params`` parameters."""
+    if params is None:
+        return ATARI_SHAPE, ATARI_ACTIONS
+    from asyncrl.nets import build_network
+
+    config = server_config().net
+    size = [sum(p.numel() for p in build_network((d,), ATARI_ACTIONS, "actor_critic", config).parameters())
+            for d in (1, 2)]
+    width = max(1, round((params - size[0]) / (size[1] - size[0])) + 1)
+    return (width,), ATARI_ACTIONS
+
+
+def count_params(shape, actions) -> int:
+    from asyncrl.nets import build_network
+
+    return sum(p.numel() for p in build_network(shape, actions, "actor_critic", server_config().net).parameters())
+
+
+# --- the server, measured ---------------------------------------------------------------------
+
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """Every thread of this process: native id -> (name, CPU seconds), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in os.scandir("/proc/self/task"):
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)  # utime + stime
+    return out
+
+
+def measured(server_cls):
+    """``server_cls`` with its ``push`` timed: thread CPU and wall time of the body, and which of the
+    actor's threads ran it (a threaded actor runs each call in a thread of its pool)."""
+    import threading
+
+    class Measured(server_cls):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._m_lock = threading.Lock()
+            self._m_calls, self._m_cpu, self._m_wall = 0, 0.0, 0.0
+            self._m_threads: set[int] = set()
+
+        def push(self, *args, **kwargs):
+            cpu, wall = time.thread_time(), time.perf_counter()
+            reply = super().push(*args, **kwargs)
+            cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+            with self._m_lock:
+                self._m_calls += 1
+                self._m_cpu += cpu
+                self._m_wall += wall
+                self._m_threads.add(threading.get_native_id())
+            return reply
+
+        def sample(self) -> dict:
+            threads = _thread_cpu()
+            with self._m_lock:
+                return {"time": time.time(), "calls": self._m_calls, "in_call_cpu": self._m_cpu,
+                        "in_call_wall": self._m_wall, "process_cpu": time.process_time(),
+                        "threads": {str(tid): cpu for tid, (_, cpu) in threads.items()},
+                        "call_threads": sorted(str(t) for t in self._m_threads),
+                        "names": {str(tid): name for tid, (name, _) in threads.items()}}
+
+    Measured.__name__ = Measured.__qualname__ = f"Measured{server_cls.__name__}"
+    return Measured
+
+
+class PushTarget:
+    """Today's server: one ParameterServer actor; a client calls ``push`` and gets theta back."""
+
+    name = "push"
+
+    def __init__(self, clients: int, shape, actions, server_options: dict):
+        import ray
+
+        from asyncrl.backends.ray_cluster import ParameterServer, RayShared
+
+        self.max_in_flight = RayShared.MAX_IN_FLIGHT
+        config = server_config()
+        # As RayBackend builds it: no CPU reserved, one thread per learner and 4 for the driver's calls.
+        cls = ray.remote(num_cpus=0, max_concurrency=clients + 4, **server_options)(measured(ParameterServer))
+        self.server = cls.remote(config, shape, actions, "actor_critic", False, None, 0)
+        ray.get(self.server.pull.remote())
+
+    def sample(self) -> dict:
+        import ray
+
+        return ray.get(self.server.sample.remote())
+
+    def call(self, grad: np.ndarray, worker: int):
+        """One learner segment's call: its gradient, lr, 20 frames (t_max 5, action repeat 4), no events."""
+        return self.server.push.remote(grad, 1e-4, 20, [], None, None, worker)
+
+    def close(self) -> None:
+        import ray
+
+        ray.kill(self.server)
+
+
+TARGETS = {"push": PushTarget}
+
+
+class Client:
+    """A synthetic learner: sends on a schedule, at most ``max_in_flight`` calls open, fetches each reply."""
+
+    def __init__(self, worker: int, params: int, seed: int):
+        self.worker = worker
+        self.grad = (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+
+    def warmup(self, target, calls: int) -> None:
+        """A few calls, one at a time: the first ones pay for connections and the server's first touches."""
+        import ray
+
+        for _ in range(calls):
+            ray.get(target.call(self.grad, self.worker))
+
+    def run(self, target, rate: float, t0: float, seconds: float, phase: float, max_in_flight: int) -> dict:
+        import ray
+
+        interval = 1.0 / rate
+        scheduled = int(seconds * rate)
+        end = t0 + seconds
+        open_calls: dict = {}  # ref -> send time
+        latencies: list[float] = []
+        in_window = late = 0
+        lag: list[float] = []  # how far behind its schedule each send went
+        started_late = max(0.0, time.time() - t0)  # > 0: the schedule began before this call did
+
+        def take(timeout: float | None) -> bool:
+            nonlocal in_window
+            ready, _ = ray.wait(list(open_calls), num_returns=1, timeout=timeout)
+            if not ready:
+                return False
+            ray.get(ready[0])  # the reply is local already; a learner reads theta out of it
+            now = time.time()
+            latencies.append(now - open_calls.pop(ready[0]))
+            in_window += now <= end
+            return True
+
+        for k in range(scheduled):
+            due = t0 + phase + k * interval
+            while open_calls and due - time.time() > 0 and take(due - time.time()):
+                pass
+            if len(open_calls) >= max_in_flight:  # as a learner: wait for an answer before sending more
+                late += 1
+                take(None)
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            lag.append(max(0.0, -pause))
+            open_calls[target.call(self.grad, self.worker)] = time.time()
+        while open_calls:
+            take(None)
+        return {"sent": scheduled, "answered_in_window": in_window, "late": late, "started_late": started_late,
+                "latencies": latencies, "send_lag_p99": float(np.percentile(lag, 99)) if lag else 0.0}
+
+
+# --- the cluster --------------------------------------------------------------------------------
+
+class LocalCluster:
+    """A Ray instance of this script's own (``ray.init``, its own temp dir and ports), shut down by ``close``.
+
+    A local multi-node cluster (``ray start --head`` and ``ray start --address`` on this machine, the
+    server alone on the head, the clients on the others) is what the sharded target needs; it is
+    not built yet (``--nodes`` must be 1)."""
+
+    def __init__(self, nodes: int, clients: int):
+        import ray
+
+        if nodes != 1:
+            raise NotImplementedError("--nodes > 1 (a local multi-node cluster) is not built yet")
+        self.temp_dir = tempfile.mkdtemp(prefix="rayps", dir="/tmp")  # short: Ray's socket paths live under it
+        ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=200 * 1024**2, _temp_dir=self.temp_dir,
+                 include_dashboard=False, log_to_driver=False, logging_level="ERROR", namespace="ps_load")
+        self.server_options: dict = {}  # a multi-node cluster would pin the server and the clients here
+        self.client_options: dict = {}
+
+    def close(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+# --- one measurement ----------------------------------------------------------------------------
+
+def cpu_delta(before: dict, after: dict) -> dict:
+    calls = after["calls"] - before["calls"]
+    wall = after["time"] - before["time"]
+    call_threads = set(after["call_threads"])
+    threads = {tid: cpu - before["threads"].get(tid, 0.0) for tid, cpu in after["threads"].items()}
+    by_name: dict[str, float] = {}
+    for tid, cpu in threads.items():
+        name = "executor (ran calls)" if tid in call_threads else after["names"][tid]
+        by_name[name] = by_name.get(name, 0.0) + cpu
+    return {"calls": calls, "seconds": wall,
+            "in_call_cpu": after["in_call_cpu"] - before["in_call_cpu"],
+            "in_call_wall": after["in_call_wall"] - before["in_call_wall"],
+            "process_cpu": after["process_cpu"] - before["process_cpu"],
+            "call_threads_cpu": sum(threads[t] for t in call_threads if t in threads),
+            "threads_cpu": {k: round(v, 3) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1]) if v > 0}}
+
+
+def measure(target, clients: list, rate: float, seconds: float, warmup: int, idle_cpu_rate: float) -> dict:
+    import ray
+
+    ray.get([c.warmup.remote(target, warmup) for c in clients])
+    per_client = rate / len(clients)
+    t0 = time.time() + 0.5  # every client has its call queued and waits for its first due time
+    refs = [c.run.remote(target, per_client, t0, seconds, i / rate, target.max_in_flight)
+            for i, c in enumerate(clients)]
+    time.sleep(max(0.0, t0 - time.time()))
+    before = target.sample()
+    time.sleep(max(0.0, t0 + seconds - time.time()))
+    after = target.sample()
+    results = ray.get(refs)
+    server = cpu_delta(before, after)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    calls = max(server["calls"], 1)
+    process = max(0.0, server["process_cpu"] - idle_cpu_rate * server["seconds"])
+    per_call = {"in_call": server["in_call_cpu"] / calls, "threads": server["call_threads_cpu"] / calls,
+                "process": process / calls}
+    return {
+        "offered": rate,
+        "achieved": sum(r["answered_in_window"] for r in results) / seconds,
+        "sent": sum(r["sent"] for r in results),
+        "late": sum(r["late"] for r in results),
+        "p50_ms": 1e3 * float(np.percentile(latencies, 50)) if latencies else None,
+        "p99_ms": 1e3 * float(np.percentile(latencies, 99)) if latencies else None,
+        "max_ms": 1e3 * latencies[-1] if latencies else None,
+        "send_lag_p99_ms": 1e3 * max(r["send_lag_p99"] for r in results),
+        "clients_started_late_s": max(r["started_late"] for r in results),
+        "server_calls_in_window": server["calls"],
+        "server_cpu_per_call_s": per_call,
+        "server_wall_per_call_s": server["in_call_wall"] / calls,
+        "server_process_cpu_share": process / server["seconds"],  # cores the server kept busy
+        "per_core_rate": 1.0 / per_call["process"] if per_call["process"] > 0 else None,
+        "server_threads_cpu_s": server["threads_cpu"],
+    }
+
+
+def median_row(rows: list[dict]) -> dict:
+    def med(key, sub=None):
+        values = [r[key][sub] if sub else r[key] for r in rows]
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    return {"offered": rows[0]["offered"], "achieved": med("achieved"), "p50_ms": med("p50_ms"),
+            "p99_ms": med("p99_ms"), "late": med("late"), "sent": med("sent"),
+            "cpu_in_call_ms": 1e3 * med("server_cpu_per_call_s", "in_call"),
+            "cpu_threads_ms": 1e3 * med("server_cpu_per_call_s", "threads"),
+            "cpu_process_ms": 1e3 * med("server_cpu_per_call_s", "process"),
+            "server_cores": med("server_process_cpu_share"), "per_core_rate": med("per_core_rate")}
+
+
+def versions() -> dict:
+    import ray
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"description": machine(), "cores": os.cpu_count(), "cpu": cpu,
+            "python": platform.python_version(), "ray": ray.__version__, "torch": torch.__version__,
+            "numpy": np.__version__}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", choices=sorted(TARGETS), default="push",
+                        help="the server to load: today's ParameterServer.push")
+    parser.add_argument("--clients", type=int, default=2, help="synthetic learners (Ray actors)")
+    parser.add_argument("--rates", type=float, nargs="+", default=[10, 25, 50, 100, 200],
+                        help="offered total calls per second, over all clients")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement window per rate")
+    parser.add_argument("--repeats", type=int, default=1, help="sweeps, interleaved; the table is their median")
+    parser.add_argument("--warmup", type=int, default=3, help="calls per client before each window")
+    parser.add_argument("--params", type=int, default=None,
+                        help="an MLP of about this many parameters instead of the Atari A3C network")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="1: one local Ray instance (a local multi-node cluster is not built yet)")
+    parser.add_argument("--json", type=Path, default=None, help="write everything here")
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.nodes < 1 or args.repeats < 1 or min(args.rates) <= 0:
+        parser.error("--clients, --nodes, --repeats and --rates must be positive")
+    if args.nodes != 1:
+        parser.error("--nodes > 1 (a local multi-node cluster) is not built yet")
+
+    shape, actions = network_spec(args.params)
+    params = count_params(shape, actions)
+    print(f"{args.target}: {args.clients} clients, {params:,} parameters ({4 * params / 1e6:.2f} MB each way), "
+          f"{args.nodes} node(s); {machine()}", flush=True)
+
+    import ray
+
+    cluster = LocalCluster(args.nodes, args.clients)
+    runs: dict[float, list[dict]] = {rate: [] for rate in args.rates}
+    try:
+        target = TARGETS[args.target](args.clients, shape, actions, cluster.server_options)
+        client_cls = ray.remote(num_cpus=0, **cluster.client_options)(Client)
+        clients = [client_cls.remote(i, params, i) for i in range(args.clients)]
+        ray.get([c.__ray_ready__.remote() for c in clients])
+        idle = [target.sample()]
+        time.sleep(3.0)
+        idle.append(target.sample())
+        idle_rate = (idle[1]["process_cpu"] - idle[0]["process_cpu"]) / (idle[1]["time"] - idle[0]["time"])
+        print(f"server idle: {idle_rate:.3f} CPU s/s", flush=True)
+        for repeat in range(args.repeats):
+            for rate in args.rates:
+                row = measure(target, clients, rate, args.seconds, args.warmup, idle_rate)
+                runs[rate].append(row)
+                print(f"repeat {repeat + 1}/{args.repeats} offered {rate:>7g}/s: achieved {row['achieved']:7.1f}/s, "
+                      f"p50 {row['p50_ms']:7.1f} ms, p99 {row['p99_ms']:7.1f} ms, late {row['late']:>4}, "
+                      f"server CPU/call {1e3 * row['server_cpu_per_call_s']['process']:.2f} ms "
+                      f"(in call {1e3 * row['server_cpu_per_call_s']['in_call']:.2f}, threads "
+                      f"{1e3 * row['server_cpu_per_call_s']['threads']:.2f})", flush=True)
+        target.close()
+        env = versions()
+    finally:
+        cluster.close()
+
+    table = [median_row(rows) for rows in runs.values()]
+    print(f"\n{args.target}, {params:,} parameters, {args.clients} clients, {args.nodes} node(s), "
+          f"{args.seconds:g} s per rate, median of {args.repeats}; {machine()}, Ray {env['ray']}, torch {env['torch']}\n")
+    print("| offered /s | achieved /s | p50 ms | p99 ms | late sends | server CPU per push, ms: in call / "
+          "executor threads / process | server cores busy | pushes/s per core |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in table:
+        print(f"| {r['offered']:g} | {r['achieved']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['late']:g} "
+              f"| {r['cpu_in_call_ms']:.2f} / {r['cpu_threads_ms']:.2f} / {r['cpu_process_ms']:.2f} "
+              f"| {r['server_cores']:.2f} | {r['per_core_rate'] or 0:,.0f} |")
+    busy = [r for r in table if r["cpu_process_ms"] and r["achieved"] >= 0.5 * r["offered"]]
+    if busy:
+        cost = statistics.median(r["cpu_process_ms"] for r in busy)
+        print(f"\nserver CPU per push (median over rates): {cost:.2f} ms -> {1e3 / cost:,.0f} pushes/s per core")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "command": [Path(sys.executable).name, *sys.argv], "target": args.target, "params": params,
+            "bytes_each_way": 4 * params, "clients": args.clients, "nodes": args.nodes, "seconds": args.seconds,
+            "repeats": args.repeats, "warmup": args.warmup, "max_in_flight": target.max_in_flight,
+            "machine": env, "idle_server_cpu_per_second": idle_rate, "table": table,
+            "runs": {str(rate): rows for rate, rows in runs.items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

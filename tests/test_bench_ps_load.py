@@ -1,0 +1,36 @@
+"""bench/ps_load.py: synthetic learners against today's parameter server, end to end on a small network."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+SCRIPT = Path(__file__).parent.parent / "bench" / "ps_load.py"
+
+
+def test_a_short_sweep_writes_every_field(tmp_path):
+    out = tmp_path / "ps_load.json"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--params", "10000", "--clients", "2", "--rates", "20", "40",
+                             "--seconds", "2", "--warmup", "2", "--json", str(out)],
+                            capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| offered /s | achieved /s |" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["target"] == "push" and data["clients"] == 2 and data["max_in_flight"] >= 1
+    assert abs(data["params"] - 10_000) < 500 and data["bytes_each_way"] == 4 * data["params"]
+    assert "ps_load.py" in " ".join(data["command"])
+    for key in ("cores", "cpu", "python", "ray", "torch"):
+        assert data["machine"][key]
+    assert [row["offered"] for row in data["table"]] == [20, 40]
+    for row in data["table"]:
+        assert 0 < row["achieved"] <= row["offered"]
+        assert 0 < row["p50_ms"] <= row["p99_ms"]
+        assert 0 < row["cpu_in_call_ms"] and 0 < row["cpu_process_ms"] and row["per_core_rate"] > 0
+    for rows in data["runs"].values():
+        for run in rows:
+            assert run["server_calls_in_window"] > 0 and run["sent"] > 0
+            assert run["achieved"] <= run["offered"]

@@ -242,6 +242,13 @@ def run_documented_cluster_commands(sections, work: Path) -> dict:
                         while _active_nodes(f"127.0.0.1:{port}", {**env, "RAY_AUTH_MODE": "token"}) < 2:
                             assert time.monotonic() < deadline, "the second node did not join"
                             time.sleep(0.5)
+                    if "asyncrl train" in line and "RAY_AUTH_MODE=token " in line:
+                        # A driver without the mode is refused, and the one-line error says what is missing.
+                        bare = line.replace("RAY_AUTH_MODE=token ", "")
+                        refused = subprocess.run(["bash", "-c", bare], cwd=work, env=env, capture_output=True,
+                                                 text=True, timeout=120, check=False)
+                        assert refused.returncode == 2 and "RAY_AUTH_MODE=token" in refused.stderr, refused.stderr
+                        assert "Traceback" not in refused.stderr, refused.stderr
                     print(f"$ {line}", file=out, flush=True)
                     rc = subprocess.run(["bash", "-c", f"set -eo pipefail\n{line}"], cwd=work, env=env,
                                         stdout=out, stderr=subprocess.STDOUT, timeout=120, check=False).returncode

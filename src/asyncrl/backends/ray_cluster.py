@@ -83,8 +83,13 @@ def connect(address: str | None, cpus_needed: int | None) -> int:
             ray.init(num_cpus=cpus, object_store_memory=200 * 1024**2, **kwargs)
         else:
             ray.init(address=address, **kwargs)
-    except ConnectionError as exc:
-        raise ConfigError(f"cannot join the Ray cluster at --address {address}: {exc}") from None
+    except (ConnectionError, ray.exceptions.AuthenticationError) as exc:
+        # A refused token shows only in Ray's log lines; what is printed is a timeout to connect.
+        hint = "" if os.environ.get("RAY_AUTH_MODE") == "token" else (
+            " (a cluster with token authentication needs RAY_AUTH_MODE=token and its token in "
+            "~/.ray/auth_token: docs/distributed.md, 'Starting a cluster')")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot join the Ray cluster at --address {address}: {first}{hint}") from None
     return int(ray.cluster_resources().get("CPU", 0))
 
 

@@ -135,7 +135,7 @@ def test_print_config_says_which_defaults_differ_from_the_papers_and_why(cli):
     assert any(line.strip().startswith("--lr-anneal off (paper on): annealed, Breakout") for line in lstm)
     assert not any("--frames" in line for line in lstm)  # nothing to anneal: the paper's budget
     n_step = cli("train", "--env", "ALE/Pong-v5", "--algo", "n-step-q", "--print-config").stderr
-    assert "--rms-eps 1e-5 (paper 0.1): with 0.1 every update is plain SGD" in n_step
+    assert "--rms-eps 1e-5 (paper 0.1): A3C FF's; with them and its layout n-step Q learnt Breakout" in n_step
     assert "--q-init-gain" not in n_step  # the paper's init has no such gain: nothing to compare
     for algo in ("one-step-q", "one-step-sarsa"):
         one_step = cli("train", "--env", "ALE/SpaceInvaders-v5", "--algo", algo, "--print-config").stderr

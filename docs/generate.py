@@ -86,6 +86,15 @@ def defaults_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _where(family: str, methods) -> str:
+    """A family, and the methods of it when not all: ``Atari``, ``Atari A3C LSTM``."""
+    place = defaults.SHORT_NAMES[family]
+    if set(methods) != set(defaults.methods_in(family)):
+        ordered = [m for m in defaults.METHODS if m in methods]
+        place += " " + _methods(ordered, family).replace(", one-step Sarsa", ", Sarsa")
+    return place
+
+
 def readme_differences() -> str:
     """One row per setting: asyncrl's values where they differ from the paper's, with the reasons."""
     by_key: dict[tuple[str, str], list[defaults.Difference]] = {}
@@ -93,18 +102,14 @@ def readme_differences() -> str:
         by_key.setdefault(d.key, []).append(d)
     lines = ["| setting | asyncrl (where) | paper | why |", "|---|---|---|---|"]
     for key, found in by_key.items():
-        def where(d: defaults.Difference) -> str:
-            place = defaults.SHORT_NAMES[d.family]
-            if set(d.methods) != set(defaults.methods_in(d.family)):
-                place += " " + _methods(d.methods, d.family).replace(", one-step Sarsa", ", Sarsa")
-            return place
-
-        places: dict[str, list[str]] = {}
+        # One value for several rows (the same value, different reasons) names its places once.
+        places: dict[str, dict[str, set[str]]] = {}
         for d in found:
-            places.setdefault(d.value, []).append(where(d))
-        values = "; ".join(f"{value} ({', '.join(p)})" for value, p in places.items())
+            places.setdefault(d.value, {}).setdefault(d.family, set()).update(d.methods)
+        values = "; ".join(f"{value} (" + ", ".join(_where(f, m) for f, m in families.items()) + ")"
+                           for value, families in places.items())
         papers = "/".join(dict.fromkeys(d.paper for d in found))
-        whys = "; ".join((f"{where(d)}: " if len(found) > 1 else "") + f"{d.why} ({_link(d.doc, '.')})"
+        whys = "; ".join((f"{_where(d.family, d.methods)}: " if len(found) > 1 else "") + f"{d.why} ({_link(d.doc, '.')})"
                          for d in found)
         lines.append(f"| `{flag_for(*key)}` | {values} | {papers} | {whys} |")
     return "\n".join(lines)

@@ -299,6 +299,8 @@ def test_a3c_learns_cartpole_on_two_nodes_and_survives_a_killed_learner(cluster,
     means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
     assert max(means) >= THRESHOLD
     assert summary["bytes_to_server_per_learner_per_second"] > 0
+    # The server's CPU per update is measured, and no more than its wall time per update.
+    assert 0 < summary["server_cpu_seconds_per_update"] <= summary["server_seconds_per_update"] * 1.01, summary
     assert not _learner_pids(), "learner actors outlived the run"
 
 

@@ -153,7 +153,9 @@ class ParameterServer:
         self.events: list[tuple[str, int, dict]] = []
         self.progress: dict[int, int] = {}  # worker -> frames it added: the trainer's HangWatch reads it
         self.bytes_in = self.bytes_out = 0
-        self.updates, self.busy_seconds = 0, 0.0  # what one update costs the server
+        # What one update costs the server: wall time, and CPU time of the thread that applied it
+        # (which a busy machine does not inflate).
+        self.updates, self.busy_seconds, self.cpu_seconds = 0, 0.0, 0.0
         self.lock = threading.Lock()  # for the counters and event list only, never for theta
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
@@ -170,7 +172,7 @@ class ParameterServer:
     def push(self, grad: np.ndarray, lr: float, frames: int, events: list, obs: np.ndarray | None,
              returns: np.ndarray | None = None, worker: int = -1) -> tuple:
         """Apply one learner's gradient (Hogwild: concurrent pushes do not wait for each other)."""
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         self.optimizer.step(_views(grad, self.params), lr)
         if obs is not None:
             self.net.obs_norm.update(torch.from_numpy(obs))
@@ -193,6 +195,7 @@ class ParameterServer:
         with self.lock:
             self.updates += 1
             self.busy_seconds += time.perf_counter() - started
+            self.cpu_seconds += time.thread_time() - started_cpu
         return reply
 
     def add(self, frames: int, events: list, worker: int = -1) -> None:
@@ -212,7 +215,7 @@ class ParameterServer:
         with self.lock:
             events, self.events = self.events, []
             traffic = {"bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "updates": self.updates,
-                       "busy_seconds": self.busy_seconds}
+                       "busy_seconds": self.busy_seconds, "cpu_seconds": self.cpu_seconds}
             return events, self.frames, traffic, dict(self.progress)
 
     def request_stop(self) -> None:
@@ -365,7 +368,7 @@ class RayBackend:
         self.failure: str | None = None
         self.server_lost = False
         self.failure_reported = False
-        self.traffic = {"bytes_in": 0, "bytes_out": 0, "updates": 0, "busy_seconds": 0.0}
+        self.traffic = {"bytes_in": 0, "bytes_out": 0, "updates": 0, "busy_seconds": 0.0, "cpu_seconds": 0.0}
         self.started_at: float | None = None
 
     def _launch(self, worker: int) -> None:
@@ -474,6 +477,9 @@ class RayBackend:
             # Wall time the server spends on one update, reply included: its capacity is about
             # the inverse, in updates per second per core it can use.
             "server_seconds_per_update": round(t["busy_seconds"] / t["updates"], 6) if t["updates"] else None,
+            # The CPU time of the same work in the thread that did it: on a shared or busy machine the
+            # wall time above counts the waits too (bench/ps_load.py adds Ray's own threads).
+            "server_cpu_seconds_per_update": round(t["cpu_seconds"] / t["updates"], 6) if t["updates"] else None,
         }
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:

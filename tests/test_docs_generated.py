@@ -16,9 +16,7 @@ def test_the_generated_docs_are_up_to_date():
 
 
 def test_a_stale_generated_file_is_named(tmp_path, monkeypatch):
-    # generate.py puts bench/ on sys.path, whose mujoco.py would shadow MuJoCo in every learner a
-    # later test spawns (they inherit sys.path): a list of our own, dropped after the test.
-    monkeypatch.setattr(sys, "path", [str(REPO / "docs"), *sys.path])
+    sys.path.insert(0, str(REPO / "docs"))  # conftest restores sys.path (generate.py adds bench/ too)
     import generate
 
     outputs = generate.outputs()

@@ -402,5 +402,5 @@ def fill(config: Any, family: str, method: str, cpus: int, skip: frozenset[Key] 
         if getattr(group, key[1]) is not None:
             continue
         row = row_for(key, family, method, config)
-        setattr(group, key[1], value_of(row, cpus, getattr(config.run, "workers", None) or 1))
+        setattr(group, key[1], value_of(row, cpus, config.run.workers or 1))
 

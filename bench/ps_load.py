@@ -95,8 +95,8 @@ def _thread_cpu() -> dict[int, tuple[str, float]]:
     return out
 
 
-def measured(server_cls):
-    """``server_cls`` with its ``push`` timed: thread CPU and wall time of the body, and which of the
+def measured(server_cls, method: str = "push"):
+    """``server_cls`` with its ``method`` timed: thread CPU and wall time of the body, and which of the
     actor's threads ran it (a threaded actor runs each call in a thread of its pool)."""
     import threading
 
@@ -107,9 +107,9 @@ def measured(server_cls):
             self._m_calls, self._m_cpu, self._m_wall = 0, 0.0, 0.0
             self._m_threads: set[int] = set()
 
-        def push(self, *args, **kwargs):
+        def _timed(self, *args, **kwargs):
             cpu, wall = time.thread_time(), time.perf_counter()
-            reply = super().push(*args, **kwargs)
+            reply = getattr(super(), method)(*args, **kwargs)
             cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
             with self._m_lock:
                 self._m_calls += 1
@@ -127,6 +127,7 @@ def measured(server_cls):
                         "call_threads": sorted(str(t) for t in self._m_threads),
                         "names": {str(tid): name for tid, (name, _) in threads.items()}}
 
+    setattr(Measured, method, Measured._timed)
     Measured.__name__ = Measured.__qualname__ = f"Measured{server_cls.__name__}"
     return Measured
 
@@ -148,14 +149,17 @@ class PushTarget:
         self.server = cls.remote(config, shape, actions, "actor_critic", False, None, 0)
         ray.get(self.server.pull.remote())
 
-    def sample(self) -> dict:
+    def sample(self) -> list[dict]:
         import ray
 
-        return ray.get(self.server.sample.remote())
+        return [ray.get(self.server.sample.remote())]
 
-    def call(self, grad: np.ndarray, worker: int):
+    def message(self, params: int, seed: int) -> np.ndarray:
+        return (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+
+    def call(self, grad: np.ndarray, worker: int) -> list:
         """One learner segment's call: its gradient, lr, 20 frames (t_max 5, action repeat 4), no events."""
-        return self.server.push.remote(grad, 1e-4, 20, [], None, None, worker)
+        return [self.server.push.remote(grad, 1e-4, 20, [], None, None, worker)]
 
     def close(self) -> None:
         import ray
@@ -163,15 +167,62 @@ class PushTarget:
         ray.kill(self.server)
 
 
-TARGETS = {"push": PushTarget}
+class ExchangeTarget:
+    """The node groups' parameter service: theta over ``shards`` ParameterShard actors (as
+    GroupedRayBackend makes them); a client is a node's exchanger, and one exchange is a call to every
+    shard with its slice of the node's change, answered with the others' changes."""
+
+    name = "exchange"
+
+    def __init__(self, clients: int, shape, actions, server_options: dict, shards: int = 1, dtype: str = "fp32"):
+        import ray
+
+        from asyncrl.backends.exchange import ParameterShard, shard_slices
+        from asyncrl.nets import build_network
+
+        self.max_in_flight = 1  # an exchanger waits for its exchange before the next
+        self.dtype = dtype
+        net = build_network(shape, actions, "actor_critic", server_config().net)
+        theta = np.concatenate([p.detach().reshape(-1).numpy() for p in net.parameters()])
+        self.slices = shard_slices(theta.size, shards)
+        cls = ray.remote(num_cpus=0, max_concurrency=64, **server_options)(measured(ParameterShard, "exchange"))
+        self.shards = [cls.options(scheduling_strategy="SPREAD").remote(i, theta[s], None, None, 0, 10**9, dtype)
+                       for i, s in enumerate(self.slices)]
+        for node in range(clients):
+            ray.get([shard.join.remote(node) for shard in self.shards])
+
+    def sample(self) -> list[dict]:
+        import ray
+
+        return ray.get([shard.sample.remote() for shard in self.shards])
+
+    def message(self, params: int, seed: int) -> list[np.ndarray]:
+        """A node's change of theta since its last exchange, sliced per shard, as it travels."""
+        from asyncrl.backends.exchange import encode
+
+        delta = (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+        return [encode(delta[s], self.dtype) for s in self.slices]
+
+    def call(self, wires: list[np.ndarray], worker: int) -> list:
+        return [shard.exchange.remote(worker, wire, 20 if i == 0 else 0)
+                for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
+
+    def close(self) -> None:
+        import ray
+
+        for shard in self.shards:
+            ray.kill(shard)
+
+
+TARGETS = {"push": PushTarget, "exchange": ExchangeTarget}
 
 
 class Client:
     """A synthetic learner: sends on a schedule, at most ``max_in_flight`` calls open, fetches each reply."""
 
-    def __init__(self, worker: int, params: int, seed: int):
+    def __init__(self, worker: int, message):
         self.worker = worker
-        self.grad = (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+        self.grad = message
 
     def warmup(self, target, calls: int) -> None:
         """A few calls, one at a time: the first ones pay for connections and the server's first touches."""
@@ -186,7 +237,7 @@ class Client:
         interval = 1.0 / rate
         scheduled = int(seconds * rate)
         end = t0 + seconds
-        open_calls: dict = {}  # ref -> send time
+        open_calls: dict = {}  # the first ref of a call -> (all its refs, send time); answered when all are
         latencies: list[float] = []
         in_window = late = 0
         lag: list[float] = []  # how far behind its schedule each send went
@@ -194,12 +245,15 @@ class Client:
 
         def take(timeout: float | None) -> bool:
             nonlocal in_window
-            ready, _ = ray.wait(list(open_calls), num_returns=1, timeout=timeout)
-            if not ready:
+            oldest = next(iter(open_calls))
+            refs, sent = open_calls[oldest]
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+            if len(ready) < len(refs):
                 return False
-            ray.get(ready[0])  # the reply is local already; a learner reads theta out of it
+            ray.get(refs)  # the reply is local already; a learner reads theta out of it
             now = time.time()
-            latencies.append(now - open_calls.pop(ready[0]))
+            del open_calls[oldest]
+            latencies.append(now - sent)
             in_window += now <= end
             return True
 
@@ -214,7 +268,8 @@ class Client:
             if pause > 0:
                 time.sleep(pause)
             lag.append(max(0.0, -pause))
-            open_calls[target.call(self.grad, self.worker)] = time.time()
+            refs = target.call(self.grad, self.worker)
+            open_calls[refs[0]] = (refs, time.time())
         while open_calls:
             take(None)
         return {"sent": scheduled, "answered_in_window": in_window, "late": late, "started_late": started_late,
@@ -268,6 +323,19 @@ def cpu_delta(before: dict, after: dict) -> dict:
             "threads_cpu": {k: round(v, 3) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1]) if v > 0}}
 
 
+def merged(deltas: list[dict]) -> dict:
+    """The server's cost summed over its actors (the shards); an exchange is one call to each."""
+    out = dict(deltas[0])
+    for key in ("in_call_cpu", "in_call_wall", "process_cpu", "call_threads_cpu"):
+        out[key] = sum(d[key] for d in deltas)
+    out["calls"] = deltas[0]["calls"]  # every exchange calls every shard once
+    out["threads_cpu"] = {}
+    for d in deltas:
+        for name, cpu in d["threads_cpu"].items():
+            out["threads_cpu"][name] = round(out["threads_cpu"].get(name, 0.0) + cpu, 3)
+    return out
+
+
 def measure(target, clients: list, rate: float, seconds: float, warmup: int, idle_cpu_rate: float) -> dict:
     import ray
 
@@ -281,7 +349,7 @@ def measure(target, clients: list, rate: float, seconds: float, warmup: int, idl
     time.sleep(max(0.0, t0 + seconds - time.time()))
     after = target.sample()
     results = ray.get(refs)
-    server = cpu_delta(before, after)
+    server = merged([cpu_delta(b, a) for b, a in zip(before, after, strict=True)])
     latencies = sorted(x for r in results for x in r["latencies"])
     calls = max(server["calls"], 1)
     process = max(0.0, server["process_cpu"] - idle_cpu_rate * server["seconds"])
@@ -338,7 +406,11 @@ def versions() -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", choices=sorted(TARGETS), default="push",
-                        help="the server to load: today's ParameterServer.push")
+                        help="push: the per-learner layout's ParameterServer.push; exchange: the node "
+                             "groups' sharded parameter service, a client being a node's exchanger")
+    parser.add_argument("--shards", type=int, default=1, help="--target exchange: shards theta is split over")
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
+                        help="--target exchange: what the changes travel as")
     parser.add_argument("--clients", type=int, default=2, help="synthetic learners (Ray actors)")
     parser.add_argument("--rates", type=float, nargs="+", default=[10, 25, 50, 100, 200],
                         help="offered total calls per second, over all clients")
@@ -366,14 +438,16 @@ def main(argv: list[str] | None = None) -> None:
     cluster = LocalCluster(args.nodes, args.clients)
     runs: dict[float, list[dict]] = {rate: [] for rate in args.rates}
     try:
-        target = TARGETS[args.target](args.clients, shape, actions, cluster.server_options)
+        options = {"shards": args.shards, "dtype": args.dtype} if args.target == "exchange" else {}
+        target = TARGETS[args.target](args.clients, shape, actions, cluster.server_options, **options)
         client_cls = ray.remote(num_cpus=0, **cluster.client_options)(Client)
-        clients = [client_cls.remote(i, params, i) for i in range(args.clients)]
+        clients = [client_cls.remote(i, target.message(params, i)) for i in range(args.clients)]
         ray.get([c.__ray_ready__.remote() for c in clients])
         idle = [target.sample()]
         time.sleep(3.0)
         idle.append(target.sample())
-        idle_rate = (idle[1]["process_cpu"] - idle[0]["process_cpu"]) / (idle[1]["time"] - idle[0]["time"])
+        idle_rate = sum(b["process_cpu"] - a["process_cpu"] for a, b in zip(*idle, strict=True)) / (
+            idle[1][0]["time"] - idle[0][0]["time"])
         print(f"server idle: {idle_rate:.3f} CPU s/s", flush=True)
         for repeat in range(args.repeats):
             for rate in args.rates:
@@ -390,10 +464,12 @@ def main(argv: list[str] | None = None) -> None:
         cluster.close()
 
     table = [median_row(rows) for rows in runs.values()]
-    print(f"\n{args.target}, {params:,} parameters, {args.clients} clients, {args.nodes} node(s), "
+    where = f", {args.shards} shard(s), {args.dtype}" if args.target == "exchange" else ""
+    print(f"\n{args.target}{where}, {params:,} parameters, {args.clients} clients, {args.nodes} node(s), "
           f"{args.seconds:g} s per rate, median of {args.repeats}; {machine()}, Ray {env['ray']}, torch {env['torch']}\n")
-    print("| offered /s | achieved /s | p50 ms | p99 ms | late sends | server CPU per push, ms: in call / "
-          "executor threads / process | server cores busy | pushes/s per core |")
+    unit = "push" if args.target == "push" else "exchange"
+    print(f"| offered /s | achieved /s | p50 ms | p99 ms | late sends | server CPU per {unit}, ms: in call / "
+          f"executor threads / process | server cores busy | {unit}s/s per core |")
     print("|---|---|---|---|---|---|---|---|")
     for r in table:
         print(f"| {r['offered']:g} | {r['achieved']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['late']:g} "
@@ -402,11 +478,12 @@ def main(argv: list[str] | None = None) -> None:
     busy = [r for r in table if r["cpu_process_ms"] and r["achieved"] >= 0.5 * r["offered"]]
     if busy:
         cost = statistics.median(r["cpu_process_ms"] for r in busy)
-        print(f"\nserver CPU per push (median over rates): {cost:.2f} ms -> {1e3 / cost:,.0f} pushes/s per core")
+        print(f"\nserver CPU per {unit} (median over rates): {cost:.2f} ms -> {1e3 / cost:,.0f} {unit}s/s per core")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "command": [Path(sys.executable).name, *sys.argv], "target": args.target, "params": params,
+            **({"shards": args.shards, "dtype": args.dtype} if args.target == "exchange" else {}),
             "bytes_each_way": 4 * params, "clients": args.clients, "nodes": args.nodes, "seconds": args.seconds,
             "repeats": args.repeats, "warmup": args.warmup, "max_in_flight": target.max_in_flight,
             "machine": env, "idle_server_cpu_per_second": idle_rate, "table": table,

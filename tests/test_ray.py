@@ -115,13 +115,24 @@ def _returns(run_dir):
 
 
 def _actor_pids(name: str) -> list[int]:
-    """Ray names an actor's process after it: ray::Learner, ray::ParameterServer."""
+    """Ray names an actor's process after it: ray::Learner, ray::ParameterServer, ray::NodeGroup."""
     out = subprocess.run(["pgrep", "-f", f"ray::{name}"], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
 
 
 def _learner_pids() -> list[int]:
-    return _actor_pids("Learner")
+    """The per-learner layout's learner actors, and the node groups' learner processes."""
+    out = subprocess.run(["pgrep", "-f", "spawn_main"], capture_output=True, text=True, check=False).stdout
+    spawned = [int(p) for p in out.split() if _has_ancestor_named(int(p), "ray::NodeGroup")]
+    return _actor_pids("Learner") + spawned
+
+
+def _has_ancestor_named(pid: int, name: str) -> bool:
+    try:
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return name in Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _wait_for_episodes(proc, run_dir, episodes: int, timeout: float = 120) -> None:
@@ -130,6 +141,21 @@ def _wait_for_episodes(proc, run_dir, episodes: int, timeout: float = 120) -> No
     while not (metrics.exists() and len(metrics.read_text().splitlines()) > episodes):
         assert time.monotonic() < deadline and proc.poll() is None, "training did not get going"
         time.sleep(0.5)
+
+
+def _kill_one_of_two(proc, run_dir, pids_of) -> None:
+    """Once the run has episodes and both of ``pids_of()`` are up (the second may still be starting on
+    its node), SIGKILL the first."""
+    try:
+        _wait_for_episodes(proc, run_dir, 10)
+        deadline = time.monotonic() + 60
+        while len(pids := pids_of()) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, pids
+            time.sleep(0.5)
+        os.kill(pids[0], signal.SIGKILL)
+    except BaseException:
+        proc.kill()
+        raise
 
 
 # The cluster commands of docs/distributed.md, run as written on two "machines" on loopback.
@@ -273,20 +299,39 @@ def test_the_documented_cluster_commands_work(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_a3c_learns_cartpole_on_two_nodes_and_survives_a_killed_learner(cluster, tmp_path):
+def test_a3c_learns_cartpole_on_two_nodes_and_survives_a_lost_node_group(cluster, tmp_path):
+    """Node groups (the default layout): a group killed outright, as when its node is lost, starts
+    again on the global theta and the run goes on to learn."""
     run_dir = tmp_path / "run"
     proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "300k",
                   "--seed", "1", "--stop-at-return", str(THRESHOLD))
-    try:
-        _wait_for_episodes(proc, run_dir, 10)
-        deadline = time.monotonic() + 60
-        while len(pids := _learner_pids()) < 2:  # the second may still be starting on its node
-            assert time.monotonic() < deadline and proc.poll() is None, pids
-            time.sleep(0.5)
-        os.kill(pids[0], signal.SIGKILL)
-    except BaseException:
-        proc.kill()
-        raise
+    _kill_one_of_two(proc, run_dir, lambda: _actor_pids("NodeGroup"))
+    out, err = _finish(proc, timeout=480)
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["backend"] == "ray" and summary["ray_layout"] == "node-groups"
+    assert summary["learner_nodes"] == 2, summary
+    assert summary["learner_restarts"] >= 1, summary
+    assert "node group was lost" in err + out and "restarted" in err + out
+    assert summary["status"] == "return_reached", summary
+    returns = _returns(run_dir)
+    means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
+    assert max(means) >= THRESHOLD
+    # Each node exchanged with the service, about --exchange-rate times a second.
+    assert 5 <= summary["exchanges_per_node_per_second"] <= 21, summary
+    assert summary["bytes_to_service_per_node_per_second"] > 0
+    assert 0 < summary["exchange_seconds_p50"] <= summary["exchange_seconds_p99"], summary
+    assert not _actor_pids("NodeGroup"), "node groups outlived the run"
+    assert not _learner_pids(), "learners outlived the run"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a3c_learns_cartpole_with_an_actor_per_learner_and_survives_a_killed_learner(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "300k",
+                  "--seed", "1", "--stop-at-return", str(THRESHOLD), "--ray-layout", "per-learner")
+    _kill_one_of_two(proc, run_dir, _learner_pids)
     out, err = _finish(proc, timeout=480)
 
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -295,9 +340,6 @@ def test_a3c_learns_cartpole_on_two_nodes_and_survives_a_killed_learner(cluster,
     assert summary["learner_restarts"] >= 1, summary
     assert "died" in err + out and "restarted" in err + out
     assert summary["status"] == "return_reached", summary
-    returns = _returns(run_dir)
-    means = [sum(returns[i - WINDOW : i]) / WINDOW for i in range(WINDOW, len(returns) + 1)]
-    assert max(means) >= THRESHOLD
     assert summary["bytes_to_server_per_learner_per_second"] > 0
     # The server's CPU per update is measured, and no more than its wall time per update.
     assert 0 < summary["server_cpu_seconds_per_update"] <= summary["server_seconds_per_update"] * 1.01, summary
@@ -368,29 +410,32 @@ def _checkpoint_frames(run_dir) -> int:
 
 
 @pytest.mark.timeout(300)
-def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path):
+@pytest.mark.parametrize("layout,actor", [("node-groups", "ParameterShard"), ("per-learner", "ParameterServer")])
+def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path,
+                                                                                        layout, actor):
     run_dir = tmp_path / "run"
     proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "5M",
-                  "--checkpoint-interval", "2")
+                  "--checkpoint-interval", "2", "--ray-layout", layout, "--ray-shards", "2")
     try:
         _wait_for_episodes(proc, run_dir, 5)
         deadline = time.monotonic() + 60
         while _checkpoint_frames(run_dir) == 0:  # the first checkpoints may predate any training
             assert time.monotonic() < deadline and proc.poll() is None, "no checkpoint with frames was written"
             time.sleep(0.5)
-        (server,) = _actor_pids("ParameterServer")
+        server = _actor_pids(actor)[-1]
         os.kill(server, signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 1, (out[-2000:], err[-2000:])
-    assert "the parameter server was lost" in err and "--resume" in err, err[-2000:]
+    lost = "the parameter server was lost" if layout == "per-learner" else "a parameter-service shard was lost"
+    assert lost in err and "--resume" in err, err[-2000:]
     assert "Traceback" not in err
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed"
     saved = _checkpoint_frames(run_dir)
     assert saved > 0
-    assert not _learner_pids(), "learner actors outlived the run"
+    assert not _learner_pids() and not _actor_pids("NodeGroup"), "learners outlived the run"
 
     _finish(_train(cluster, run_dir, "--resume", "--frames", str(saved + 10_000)), timeout=240)
     resumed = json.loads((run_dir / "summary.json").read_text())

@@ -109,9 +109,8 @@ def add_layer_flags(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
                         help="start from the paper's settings for one method: " + ", ".join(PRESETS))
-    parser.add_argument("--config", metavar="FILE", help="settings from a TOML file ([env] [net] [algo] "
-                        "[optim] [run], as in config.json) or a run's config.json; flags override it, it "
-                        "overrides --preset")
+    parser.add_argument("--config", metavar="FILE", help="settings from a TOML file (as config.json) or a "
+                        "run's config.json; flags override it, it overrides --preset")
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig, base_source: str | None = None) -> TrainConfig:
@@ -342,7 +341,7 @@ def make_parser() -> argparse.ArgumentParser:
                            description="Train an agent with many asynchronous actor-learners.",
                            epilog=TRAIN_EPILOG, formatter_class=_HelpFormatter)
     train.add_argument("--resume", action="store_true",
-                       help="continue the run in --run-dir from its latest checkpoint")
+                       help="continue --run-dir from its latest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.add_argument("--print-config", action="store_true",
                        help="print the resolved config (config.json) and exit")

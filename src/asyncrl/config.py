@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 ALGORITHMS = ("a3c", "one-step-q", "one-step-sarsa", "n-step-q")
 BACKENDS = ("local", "ray")
+RAY_LAYOUTS = ("node-groups", "per-learner")
+EXCHANGE_DTYPES = ("fp32", "bf16")
 CORES = ("ff", "lstm")
 ACTIVATIONS = ("relu", "tanh")
 POLICY_STDS = ("softplus", "log-std")
@@ -124,7 +126,7 @@ class EnvConfig:
         default=True, metadata=_help("clip training rewards to [-1, 1]")
     )
     terminal_on_life_loss: bool = field(
-        default=True, metadata=_help("a lost life ends the learning episode, not the game")
+        default=True, metadata=_help("a lost life ends the episode for learning")
     )
     vector_env: bool = field(
         default=True,
@@ -249,18 +251,27 @@ class RunConfig:
                        "reaches this (default: none)"),
     )
     stop_episodes: int = field(default=20, metadata=_help("episodes averaged for --stop-at-return"))
-    seed: int = field(default=0, metadata=_help("base seed of the network and of every learner"))
+    seed: int = field(default=0, metadata=_help("base seed of the network and every learner"))
     run_dir: str | None = field(
         default=None, metadata=_help("run directory (default: runs/<algo>-<env>-<timestamp>)")
     )
     backend: str = field(
         default="local",
-        metadata=_help("where learners run: local processes, or actors on a Ray cluster", choices=BACKENDS),
+        metadata=_help("local processes or a Ray cluster", choices=BACKENDS),
     )
     address: str | None = field(
         default=None,
-        metadata=_help("--backend ray: the cluster to join, 'auto' or host:port (default: start Ray on "
-                       "this machine)"),
+        metadata=_help("--backend ray: host:port or auto (default: local Ray)"),
+    )
+    ray_layout: str = field(
+        default="node-groups",
+        metadata=_help("--backend ray: a node's learners share memory, or an actor per learner",
+                       choices=RAY_LAYOUTS),
+    )
+    ray_shards: int = field(default=1, metadata=_help("node groups: parameter-service shards"))
+    exchange_rate: float = field(default=20.0, metadata=_help("node groups: exchanges/s per node"))
+    exchange_dtype: str = field(
+        default="fp32", metadata=_help("node groups: theta's changes travel as", choices=EXCHANGE_DTYPES)
     )
     checkpoint_interval: float = field(default=300.0, metadata=_help("seconds between checkpoints"))
     hang_seconds: float | None = field(
@@ -272,8 +283,8 @@ class RunConfig:
         ),
     )
     log_interval: float = field(
-        default=10.0, metadata=_help("seconds between progress lines off a terminal (under 2: also "
-                                     "between the learners' statistics)")
+        default=10.0, metadata=_help("seconds between progress lines off a terminal (under 2: "
+                                     "the learners' statistics too)")
     )
 
 
@@ -407,6 +418,10 @@ RESUMABLE = {
     ("run", "run_dir"),
     ("run", "backend"),
     ("run", "address"),
+    ("run", "ray_layout"),
+    ("run", "ray_shards"),
+    ("run", "exchange_rate"),
+    ("run", "exchange_dtype"),
 }
 
 
@@ -572,6 +587,12 @@ def validate(config: TrainConfig) -> None:
     _check(r.backend in BACKENDS, ("run", "backend"), r.backend, "one of " + ", ".join(BACKENDS))
     if r.address is not None and r.backend != "ray":
         raise ConfigError("--address names a Ray cluster: use it with --backend ray")
+    _check(r.ray_layout in RAY_LAYOUTS, ("run", "ray_layout"), r.ray_layout, "one of " + ", ".join(RAY_LAYOUTS))
+    _check(r.ray_shards >= 1, ("run", "ray_shards"), r.ray_shards, "a positive integer")
+    _check(r.exchange_rate > 0 and math.isfinite(r.exchange_rate), ("run", "exchange_rate"), r.exchange_rate,
+           "a positive number of exchanges per second")
+    _check(r.exchange_dtype in EXCHANGE_DTYPES, ("run", "exchange_dtype"), r.exchange_dtype,
+           "one of " + ", ".join(EXCHANGE_DTYPES))
     _check(e.frameskip >= 1, ("env", "frameskip"), e.frameskip, "a positive integer")
     _check(e.action_repeat >= 1, ("env", "action_repeat"), e.action_repeat, "a positive integer")
     if e.frameskip > 1 and e.action_repeat > 1 and is_atari(e.env_id):

@@ -53,6 +53,10 @@ def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: 
         from asyncrl.backends.local import LocalBackend
 
         return LocalBackend(config, net, target_net, optimizer, start_frames)
+    if config.run.backend == "ray" and config.run.ray_layout == "node-groups":
+        from asyncrl.backends.ray_groups import GroupedRayBackend
+
+        return GroupedRayBackend(config, net, target_net, optimizer, start_frames, obs_shape, actions, head)
     if config.run.backend == "ray":
         from asyncrl.backends.ray_cluster import RayBackend
 

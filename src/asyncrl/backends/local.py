@@ -35,10 +35,10 @@ from asyncrl.streams import LossyStream
 class LocalShared:
     """A learner's view of the shared state, inside the learner process."""
 
-    def __init__(self, worker: int, shared_net: Network, target_net: Network | None,
+    def __init__(self, slot: int, shared_net: Network, target_net: Network | None,
                  square_avg: list[torch.Tensor], config: TrainConfig, frame_counts: torch.Tensor,
-                 stop_flag: torch.Tensor, events, parent_pid: int):
-        self.slot = worker + 1
+                 stop_flag: torch.Tensor, events, parent_pid: int, updates_target: bool = True):
+        self.slot = slot
         self.shared_net = shared_net
         self.shared_params = list(shared_net.parameters())
         # Parameters, then buffers (the observation and return statistics, when the network normalises).
@@ -50,6 +50,7 @@ class LocalShared:
         self.stop_flag = stop_flag
         self.events = events
         self.parent_pid = parent_pid
+        self.updates_target = updates_target
 
     @torch.no_grad()
     def pull(self, tensors: Sequence[torch.Tensor]) -> None:
@@ -70,6 +71,8 @@ class LocalShared:
 
     @torch.no_grad()
     def update_target(self) -> None:
+        if not self.updates_target:  # a node group's: the parameter service updates theta- on the global T
+            return
         target_tensors = list(self.target_net.parameters()) + list(self.target_net.buffers())
         for target, shared in zip(target_tensors, self.shared_tensors, strict=True):
             target.copy_(shared)
@@ -92,15 +95,15 @@ def _describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def _learner_main(worker, config, shared_net, target_net, square_avg, frame_counts, stop_flag, events,
-                  parent_pid, seed):
+def _learner_main(worker, slot, config, shared_net, target_net, square_avg, frame_counts, stop_flag, events,
+                  parent_pid, seed, updates_target):
     # Ctrl-C and a closed terminal reach the whole process group; the trainer decides when learners
     # stop. (They were started ignoring both, see LocalBackend._launch; this keeps it so.)
     unblock_in_child()
     # A learner's stray output (a library's warning) must not kill it when the trainer's stdout is gone.
     sys.stdout, sys.stderr = (LossyStream(s) if s is not None else s for s in (sys.stdout, sys.stderr))
-    shared = LocalShared(worker, shared_net, target_net, square_avg, config, frame_counts, stop_flag,
-                         events, parent_pid)
+    shared = LocalShared(slot, shared_net, target_net, square_avg, config, frame_counts, stop_flag,
+                         events, parent_pid, updates_target)
     try:
         run_learner(worker, config, shared, seed)
     except BaseException as exc:
@@ -110,11 +113,20 @@ def _learner_main(worker, config, shared_net, target_net, square_avg, frame_coun
 
 
 class LocalBackend:
-    """Starts ``config.run.workers`` learner processes around shared-memory parameters."""
+    """Starts ``config.run.workers`` learner processes around shared-memory parameters.
+
+    A node group of the Ray backend runs one for its share of the learners (``workers``, their
+    numbers in the whole run); there the parameter service, not a learner, updates theta-
+    (``learners_update_target=False``) and slot 0 of the frame counters holds the other nodes' frames.
+    """
 
     def __init__(self, config: TrainConfig, net: Network, target_net: Network | None,
-                 optimizer: SharedRMSprop, start_frames: int):
+                 optimizer: SharedRMSprop, start_frames: int, workers: Sequence[int] | None = None,
+                 learners_update_target: bool = True):
         self.config = config
+        self.workers = list(range(config.run.workers)) if workers is None else list(workers)
+        self.slots = {worker: i + 1 for i, worker in enumerate(self.workers)}
+        self.learners_update_target = learners_update_target
         self.ctx = mp.get_context("spawn")  # fork would copy the parent's thread pools and locks
         # multiprocessing's resource tracker, a process of its own in the terminal's process group, is
         # started by the first queue: it ignores Ctrl-C itself, and must ignore a closed terminal too.
@@ -124,11 +136,11 @@ class LocalBackend:
         self.target_net = target_net.share_memory() if target_net is not None else None
         self.optimizer = optimizer.share_memory()
         self.net.share_memory()
-        self.frame_counts = torch.zeros(config.run.workers + 1, dtype=torch.int64).share_memory_()
+        self.frame_counts = torch.zeros(len(self.workers) + 1, dtype=torch.int64).share_memory_()
         self.frame_counts[0] = start_frames
         self.stop_flag = torch.zeros(1, dtype=torch.int8).share_memory_()
         self.events = self.ctx.Queue()
-        self.processes: list = []
+        self.processes: dict[int, mp.Process] = {}
         self.restarts = RestartBudget()
         self.gave_up: set[int] = set()  # learners not restarted: the restart budget ran out
         self.causes: dict[int, str] = {}  # worker -> the exception it reported before exiting
@@ -139,8 +151,8 @@ class LocalBackend:
         seed = learner_seed(self.config.run.seed, worker, self.frames())
         p = self.ctx.Process(
             target=_learner_main,
-            args=(worker, self.config, self.net, self.target_net, self.optimizer.square_avg,
-                  self.frame_counts, self.stop_flag, self.events, os.getpid(), seed),
+            args=(worker, self.slots[worker], self.config, self.net, self.target_net, self.optimizer.square_avg,
+                  self.frame_counts, self.stop_flag, self.events, os.getpid(), seed, self.learners_update_target),
             name=f"asyncrl-learner-{worker}",
             daemon=True,
         )
@@ -149,7 +161,7 @@ class LocalBackend:
         return p
 
     def start(self) -> None:
-        self.processes = [self._launch(worker) for worker in range(self.config.run.workers)]
+        self.processes = {worker: self._launch(worker) for worker in self.workers}
 
     def frames(self) -> int:
         return int(self.frame_counts.sum())
@@ -182,7 +194,7 @@ class LocalBackend:
         out = self._sort(self._drain(timeout))
         if self.stop_flag[0] or not self.restarting:
             return out  # stopping: learners that end now are not replaced
-        for worker, p in enumerate(self.processes):
+        for worker, p in self.processes.items():
             if p.exitcode is None or p.exitcode == 0 or worker in self.gave_up:
                 continue
             if worker not in self.causes:  # its "error" event may still be in the queue
@@ -198,11 +210,11 @@ class LocalBackend:
         return out
 
     def running(self) -> int:
-        return sum(p.is_alive() for p in self.processes)
+        return sum(p.is_alive() for p in self.processes.values())
 
     def progress(self) -> dict[int, int]:
         """Each running learner's frame counter, for the trainer's ``HangWatch``."""
-        return {w: int(self.frame_counts[w + 1]) for w, p in enumerate(self.processes) if p.is_alive()}
+        return {w: int(self.frame_counts[self.slots[w]]) for w, p in self.processes.items() if p.is_alive()}
 
     def kill_learner(self, worker: int, cause: str) -> None:
         """End a hung learner; the next ``poll`` restarts it with ``cause`` as its cause of death."""
@@ -247,10 +259,10 @@ class LocalBackend:
                 if not self.running():
                     break
         finally:
-            for p in self.processes:
+            for p in self.processes.values():
                 if p.is_alive():
                     p.terminate()
-            for p in self.processes:
+            for p in self.processes.values():
                 p.join(timeout=5)
                 if p.is_alive():
                     p.kill()

@@ -1,0 +1,405 @@
+"""The Ray backend's node groups: each node's learners share memory, as on one machine, and one
+exchanger per node trades theta's changes with a sharded parameter service (``exchange``).
+
+Who owns what:
+  driver (trainer)   places a group on each node, drains the groups' events, restarts a group whose
+                     node is lost, checkpoints from the service.
+  parameter service  S shards (``exchange.ParameterShard``), spread over the nodes: the global theta
+                     and theta- in slices; shard 0 also T, the stop flag and the statistics.
+  node group         an actor holding as many CPUs as it has learners: the node's theta, its
+                     RMSProp statistics g and its frame counters in shared memory, its learners as
+                     processes (``LocalBackend``), and the exchanger, a thread that trades with
+                     the shards ``--exchange-rate`` times per second. A learner never waits for it.
+
+What is the paper's, and what differs across nodes: on a node, everything (Hogwild learners on one
+theta, one shared g). Across nodes, a learner sees the other nodes' updates one exchange late
+(about 1 / rate seconds plus the exchange's round trip, ``exchange_seconds_*`` in summary.json), and
+each node keeps its own g (the statistics of its own learners' gradients). theta- is copied by the
+service on the global T, and reaches a node with its next exchange.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from asyncrl.backends import RestartBudget
+from asyncrl.backends.exchange import (
+    Exchanger,
+    ParameterShard,
+    additive_stats,
+    flat_params,
+    norm_modules,
+    set_flat,
+    set_stats,
+    shard_slices,
+)
+from asyncrl.backends.ray_cluster import _describe_death, _require_ray, ray
+from asyncrl.config import TrainConfig
+from asyncrl.nets import Network, build_network
+from asyncrl.optim import SharedRMSprop
+
+# A node group finishes its learners' segments and its last exchange within this.
+SHUTDOWN_SECONDS = 30.0
+# How often a node alone in the run exchanges with the service.
+LONE_INTERVAL_SECONDS = 1.0
+
+
+class NodeGroup:
+    """The learners of one node around their shared theta, and the node's exchanger."""
+
+    def __init__(self, group: int, workers: Sequence[int], config: TrainConfig, spec: tuple, shards: list,
+                 slices: Sequence[slice], square_avg: list[np.ndarray] | None, alone: bool = False):
+        from asyncrl.backends.local import LocalBackend
+
+        torch.set_num_threads(1)
+        obs_shape, actions, head, uses_target = spec
+        self.group, self.shards, self.config = group, shards, config
+        self.net = build_network(obs_shape, actions, head, config.net)
+        self.target_net = build_network(obs_shape, actions, head, config.net) if uses_target else None
+        self.optimizer = SharedRMSprop(self.net.parameters(), config.optim.rms_alpha, config.optim.rms_eps,
+                                       init=config.optim.rms_init)
+        if square_avg is not None:
+            self.optimizer.load_state_dict({"square_avg": [torch.from_numpy(np.array(g)) for g in square_avg]})
+        joined = ray.get([s.join.remote(group) for s in shards])
+        self.exchanger = Exchanger(self.net.parameters(), norm_modules(self.net), slices,
+                                   config.run.exchange_dtype, joined)
+        _, _, frames, _, self.target_version = joined[0]
+        if self.target_net is not None:
+            self._take_target(self.target_version)
+        self.backend = LocalBackend(config, self.net, self.target_net, self.optimizer, frames, workers,
+                                    learners_update_target=False)
+        self.reported = 0  # of this group's frames, those the service has counted
+        # A node alone has no other node's updates to take, and its learners' T is exact without
+        # the service: it exchanges once a second, for the trainer's count, checkpoints and restarts.
+        self.interval = LONE_INTERVAL_SECONDS if alone else 1.0 / config.run.exchange_rate
+        self.latencies: list[float] = []
+        self.lost: str | None = None  # why the exchanger stopped: a shard was lost
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._exchange_loop, name="asyncrl-exchanger", daemon=True)
+
+    def _take_target(self, version: int) -> None:
+        flat = np.concatenate(ray.get([s.target_slice.remote(version) for s in self.shards]))
+        set_flat(list(self.target_net.parameters()), flat)
+        with torch.no_grad():
+            for target, source in zip(self.target_net.buffers(), self.net.buffers(), strict=True):
+                target.copy_(source)
+        self.target_version = version
+
+    def start(self) -> None:
+        self.backend.start()
+        self.thread.start()
+
+    def _exchange(self) -> None:
+        started = time.perf_counter()
+        counts = self.backend.frame_counts
+        local = int(counts[1:].sum())
+        wires, stats = self.exchanger.send()
+        refs = [shard.exchange.remote(self.group, wire, local - self.reported if i == 0 else 0,
+                                      stats if i == 0 else None)
+                for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
+        replies = ray.get(refs)
+        self.reported = local
+        self.exchanger.receive([r[0] for r in replies], replies[0][1])
+        _, _, frames, stop, version = replies[0]
+        counts[0] = frames - local  # the learners' T: the global count plus their frames not yet sent
+        if self.target_net is not None and version != self.target_version:
+            self._take_target(version)
+        if stop:
+            self.backend.request_stop()
+        self.latencies.append(time.perf_counter() - started)
+
+    def _exchange_loop(self) -> None:
+        interval = self.interval
+        while not self.closing.is_set():
+            started = time.monotonic()
+            try:
+                self._exchange()
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+                self.lost = f"a parameter-service shard was lost ({type(exc).__name__})"
+                self.backend.request_stop()
+                return
+            self.closing.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def poll(self, timeout: float) -> tuple:
+        """The learners' events, their progress and how many run, and the exchanges since the last poll."""
+        events = self.backend.poll(timeout)
+        latencies, self.latencies = self.latencies, []
+        return events, self.backend.progress(), self.backend.running(), latencies, self.lost
+
+    def kill_learner(self, worker: int, cause: str) -> None:
+        self.backend.kill_learner(worker, cause)
+
+    def hold_restarts(self) -> None:
+        self.backend.hold_restarts()
+
+    def square_avg(self) -> list[np.ndarray]:
+        return [g.clone().numpy() for g in self.optimizer.square_avg]
+
+    def shutdown(self, timeout: float) -> list:
+        """Stop the learners, then send what they did since the last exchange."""
+        events = self.backend.shutdown(timeout)
+        self.closing.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        if self.lost is None:
+            try:
+                self._exchange()
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+                pass
+        return events
+
+
+def place(workers: int, node_cpus: dict[str, int], threads: int) -> dict[str, list[int]]:
+    """Learner numbers for each node, one at a time to the node with the most free CPUs (ties: the
+    order given), so a run smaller than the cluster spreads over it. Nodes that get none are left out."""
+    free = {node: cpus // threads for node, cpus in node_cpus.items()}
+    out: dict[str, list[int]] = {node: [] for node in node_cpus}
+    order = list(node_cpus)
+    for worker in range(workers):
+        node = max(order, key=lambda n: (free[n], -order.index(n)))
+        if free[node] <= 0:
+            raise ValueError(f"{workers} learners of {threads} CPUs do not fit on {node_cpus}")
+        out[node].append(worker)
+        free[node] -= 1
+    return {node: ws for node, ws in out.items() if ws}
+
+
+class GroupedRayBackend:
+    """A node group per node around a sharded parameter service; restarts a group whose node is lost."""
+
+    def __init__(self, config: TrainConfig, net: Network, target_net: Network | None, optimizer,
+                 start_frames: int, obs_shape, actions, head):
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        _require_ray()
+        self.affinity = NodeAffinitySchedulingStrategy
+        self.config, self.net = config, net
+        self.spec = (obs_shape, actions, head, target_net is not None)
+        self.frames_seen = start_frames
+        theta = flat_params(list(net.parameters()))
+        target = flat_params(list(target_net.parameters())) if target_net is not None else None
+        norms = norm_modules(net)
+        stats = additive_stats(norms) if norms else None
+        self.slices = shard_slices(theta.size, config.run.ray_shards)
+        shard_cls = ray.remote(num_cpus=0, max_concurrency=64, max_restarts=0)(ParameterShard)
+        self.shards = [
+            shard_cls.options(scheduling_strategy="SPREAD").remote(
+                i, theta[s], None if target is None else target[s], stats if i == 0 else None, start_frames,
+                config.algo.target_update, config.run.exchange_dtype)
+            for i, s in enumerate(self.slices)
+        ]
+        self.square_avg = [g.numpy().copy() for g in optimizer.square_avg]
+        self.group_cls = ray.remote(max_concurrency=4, max_restarts=0)(NodeGroup)
+        nodes = {n["NodeID"]: int(n["Resources"].get("CPU", 0)) for n in ray.nodes()
+                 if n.get("Alive") and n["Resources"].get("CPU", 0) >= 1}
+        self.layout = place(config.run.workers, nodes, config.run.torch_threads)
+        self.groups: dict[int, object] = {}  # group -> actor
+        self.group_workers: dict[int, list[int]] = {}
+        self.group_nodes: dict[int, str] = {}
+        self.finished: set[int] = set()
+        self.restarts = RestartBudget()
+        self.restarting = True
+        self.failure: str | None = None
+        self.failure_reported = False
+        self.learner_frames: dict[int, int] = {}
+        self.running_learners: dict[int, int] = {}
+        self.latencies: list[float] = []
+        self.counters: dict = {}
+        self.started_at: float | None = None
+
+    def _launch(self, group: int, square_avg: list[np.ndarray] | None) -> None:
+        workers, node = self.group_workers[group], self.group_nodes[group]
+        actor = self.group_cls.options(
+            num_cpus=len(workers) * self.config.run.torch_threads,
+            scheduling_strategy=self.affinity(node_id=node, soft=True),
+        ).remote(group, workers, self.config, self.spec, self.shards, self.slices, square_avg,
+                 alone=len(self.group_workers) == 1)
+        ray.get(actor.start.remote())
+        self.groups[group] = actor
+        self.running_learners[group] = len(workers)
+
+    def start(self) -> None:
+        ray.get([s.status.remote() for s in self.shards])
+        for group, (node, workers) in enumerate(self.layout.items()):
+            self.group_workers[group], self.group_nodes[group] = workers, node
+        for group in self.group_workers:
+            self._launch(group, self.square_avg)
+        self.started_at = time.monotonic()
+
+    def frames(self) -> int:
+        return self.frames_seen
+
+    def _lose_service(self, why: str) -> None:
+        if self.failure is None:
+            self.failure = (f"{why}; the run directory keeps its last checkpoint: continue with --resume")
+
+    def _status(self) -> None:
+        try:
+            statuses = ray.get([s.status.remote() for s in self.shards], timeout=60)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
+                ray.exceptions.GetTimeoutError) as exc:
+            self._lose_service(f"a parameter-service shard was lost ({type(exc).__name__})")
+            return
+        self.frames_seen = statuses[0][0]
+        self.counters = {key: sum(c[key] for _, c in statuses) for key in statuses[0][1]}
+
+    def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
+        live = [g for g in self.groups if g not in self.finished]
+        refs = {self.groups[g].poll.remote(timeout): g for g in live}
+        out: list = []
+        for ref, group in refs.items():
+            try:
+                events, progress, running, latencies, lost = ray.get(ref)
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+                out += self._restart(group, _describe_death(exc))
+                continue
+            out += events
+            self.learner_frames.update(progress)
+            self.running_learners[group] = running
+            self.latencies += latencies
+            if lost:
+                self._lose_service(lost)
+        self._status()
+        if self.failure is not None and not self.failure_reported:
+            self.failure_reported = True
+            out.append(("backend_error", -1, {"message": self.failure}))
+        return out
+
+    def _restart(self, group: int, cause: str) -> list[tuple[str, int, dict]]:
+        """A lost group (its node, or its actor) starts again on the global theta."""
+        workers = self.group_workers[group]
+        cause = f"its node group was lost: {cause}"
+        if not self.restarting:
+            self.finished.add(group)
+            return [("stopped", w, {"cause": cause}) for w in workers]
+        if not self.restarts.allow():
+            self.failure = self.restarts.exhausted_message(cause)
+            self.failure_reported = True
+            self.finished.add(group)
+            return [("error", workers[0], {"message": self.failure})]
+        survivors = [a for g, a in self.groups.items() if g != group and g not in self.finished]
+        square_avg = self.square_avg
+        for actor in survivors:  # a surviving node's statistics of the gradients, rather than the start's
+            try:
+                square_avg = ray.get(actor.square_avg.remote(), timeout=30)
+                break
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                continue
+        try:
+            self._launch(group, square_avg)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            self._lose_service(f"the node group could not be restarted ({type(exc).__name__})")
+            return []
+        return [("restarted", w, {"cause": cause}) for w in workers]
+
+    def running(self) -> int:
+        return sum(n for g, n in self.running_learners.items() if g not in self.finished)
+
+    def progress(self) -> dict[int, int]:
+        return dict(self.learner_frames)
+
+    def _group_of(self, worker: int) -> int:
+        return next(g for g, ws in self.group_workers.items() if worker in ws)
+
+    def kill_learner(self, worker: int, cause: str) -> None:
+        ray.get(self.groups[self._group_of(worker)].kill_learner.remote(worker, cause))
+
+    def hold_restarts(self) -> None:
+        """Only sets a flag here, so a signal handler may call it; groups are told at shutdown."""
+        self.restarting = False
+
+    def request_stop(self) -> None:
+        try:
+            ray.get(self.shards[0].request_stop.remote(), timeout=60)
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            pass
+
+    def snapshot(self) -> dict | None:
+        try:
+            parts = ray.get([s.snapshot.remote() for s in self.shards], timeout=300)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
+                ray.exceptions.GetTimeoutError) as exc:
+            self._lose_service(f"a parameter-service shard was lost ({type(exc).__name__})")
+            return None
+        square_avg = self.square_avg
+        for group, actor in self.groups.items():
+            if group in self.finished:
+                continue
+            try:
+                square_avg = ray.get(actor.square_avg.remote(), timeout=60)
+                break
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                continue
+        return _state(self.spec, self.config, parts, square_avg)
+
+    def stats(self) -> dict:
+        elapsed = time.monotonic() - self.started_at if self.started_at else 0.0
+        nodes = len(self.group_workers) or 1
+        per_node = nodes * elapsed or math.inf
+        c = self.counters
+        exchanges = c.get("exchanges", 0) / max(1, len(self.shards))
+        lat = sorted(self.latencies)
+        return {
+            "learner_nodes": len(set(self.group_nodes.values())),
+            "ray_layout": "node-groups",
+            "shards": len(self.shards),
+            "exchanges_per_node_per_second": round(exchanges / per_node, 1),
+            "bytes_to_service_per_node_per_second": round(c.get("bytes_in", 0) / per_node),
+            "bytes_from_service_per_node_per_second": round(c.get("bytes_out", 0) / per_node),
+            # An exchange's round trip as the node saw it: how late a node sees the others' updates,
+            # on top of the interval between exchanges.
+            "exchange_seconds_p50": round(float(np.percentile(lat, 50)), 4) if lat else None,
+            "exchange_seconds_p99": round(float(np.percentile(lat, 99)), 4) if lat else None,
+            # The shards' CPU time per exchange (summed over shards), in the threads that did it.
+            "service_cpu_seconds_per_exchange": round(c["cpu_seconds"] / exchanges, 6) if exchanges else None,
+        }
+
+    def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
+        self.request_stop()
+        live = {g: a for g, a in self.groups.items() if g not in self.finished}
+        refs = {a.shutdown.remote(timeout): g for g, a in live.items()}
+        out = []
+        try:
+            ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout + SHUTDOWN_SECONDS)
+            for ref in ready:
+                try:
+                    out += ray.get(ref)
+                except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+                    pass
+        finally:  # a second Ctrl-C ends the wait, not the cleanup
+            for actor in live.values():
+                ray.kill(actor)
+        self._status()
+        return [e for e in out if e[0] != "error"]
+
+    def close(self) -> None:
+        from asyncrl.backends.ray_cluster import disconnect
+
+        for shard in self.shards:
+            ray.kill(shard)
+        disconnect()
+
+
+def _state(spec: tuple, config: TrainConfig, parts: list[tuple], square_avg) -> dict:
+    """A checkpoint in the local backend's form, from the shards' slices and one node's g."""
+    obs_shape, actions, head, uses_target = spec
+    model = build_network(obs_shape, actions, head, config.net)
+    set_flat(list(model.parameters()), np.concatenate([p[0] for p in parts]))
+    if parts[0][2] is not None:
+        set_stats(norm_modules(model), parts[0][2])
+    state = {
+        "model": {k: v.clone() for k, v in model.state_dict().items()},
+        "optimizer": {"square_avg": [torch.from_numpy(np.array(g)) for g in square_avg],
+                      "alpha": config.optim.rms_alpha, "eps": config.optim.rms_eps},
+        "frames": parts[0][3],
+    }
+    if uses_target:
+        set_flat(list(model.parameters()), np.concatenate([p[1] for p in parts]))
+        state["target_model"] = {k: v.clone() for k, v in model.state_dict().items()}
+    return state

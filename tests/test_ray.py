@@ -483,3 +483,14 @@ def test_a_hung_learner_actor_is_restarted_like_a_dead_one(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["frames"] >= 40_000
     assert summary["learner_restarts"] == 1 and summary["learner_restart_causes"][0].startswith("hung")
+
+
+def test_node_groups_spread_a_run_over_the_nodes_and_never_overfill_one():
+    from asyncrl.backends.ray_groups import place
+
+    assert place(2, {"a": 1, "b": 1}, threads=1) == {"a": [0], "b": [1]}
+    assert place(4, {"a": 4, "b": 2}, threads=1) == {"a": [0, 1, 2], "b": [3]}  # the most free CPUs first
+    assert place(2, {"a": 16, "b": 16, "c": 16}, threads=1) == {"a": [0], "b": [1]}  # nodes with none left out
+    assert place(4, {"a": 4, "b": 4}, threads=2) == {"a": [0, 2], "b": [1, 3]}
+    with pytest.raises(ValueError):
+        place(3, {"a": 1, "b": 1}, threads=1)

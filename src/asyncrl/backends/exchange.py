@@ -6,15 +6,17 @@ shared RMSProp). A few tens of times per second each node's exchanger trades wit
 
     node:     delta <- theta_node - base            the node's learners' updates since last time
     service:  theta <- theta + delta                every node's updates add up, none overwrites another
-              c     <- theta - base_n - delta       what the other nodes added since this node's last exchange
-    node:     theta_node <- theta_node + c          in place, while its learners go on writing
-              base <- base + delta + c
+              answers theta
+    node:     c <- theta - base - delta             what the other nodes added since its last exchange
+              theta_node <- theta_node + c          in place, while its learners go on writing
+              base <- theta
 
 Additive both ways: updates the node's learners make while an exchange is under way stay in
-theta_node and go out with the next one, and the node never waits for it. The service keeps each
-node's ``base`` too (``base_n``), so both directions can travel rounded (``--exchange-dtype bf16``):
-what the rounding left out stays in ``theta_node - base`` (or ``theta - base_n``) and goes with the
-next exchange, so nothing is lost, only delayed (error feedback).
+theta_node and go out with the next one, and the node never waits for it. With
+``--exchange-dtype bf16`` both directions travel rounded to bf16: delta up, and down the others'
+changes since the node's last exchange (the service keeps each node's ``base_n`` for it). What the
+rounding left out stays in ``theta_node - base`` (or ``theta - base_n``) and goes with the next
+exchange, so nothing is lost, only delayed (error feedback).
 
 theta is split into contiguous slices over S shards (``shard_slices``); shard 0 also keeps the
 global frame counter T, the stop flag, the target network's version and the observation and
@@ -53,8 +55,8 @@ def encode(values: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def decode(wire: np.ndarray, dtype: str) -> np.ndarray:
-    if dtype == "bf16":
-        return torch.from_numpy(np.ascontiguousarray(wire)).view(torch.bfloat16).float().numpy()
+    if dtype == "bf16":  # a bf16 is the top half of a float32 (numpy: Ray's arrays are read-only)
+        return (wire.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
     return wire
 
 
@@ -123,26 +125,35 @@ def set_stats(norms: Sequence[ObsNorm], sums: np.ndarray) -> None:
 
 
 class _Ledger:
-    """The service's side of one quantity (a slice of theta, or the statistics): its global value
-    and each node's ``base_n``. Exchanges add under a lock, so the sums are exact."""
+    """The service's side of one quantity (a slice of theta, or the statistics). Exchanges add under a
+    lock, so the sums are exact.
+
+    At full precision the answer is the global value itself, and the node takes the others' changes
+    as ``answer - base - delta``. Rounded (bf16), the answer is the others' changes since the node's
+    last exchange, rounded, and the ledger keeps each node's ``base_n`` to carry what the rounding
+    left out into the next answer."""
 
     def __init__(self, values: np.ndarray, dtype: str):
         self.values = np.array(values, copy=True)
         self.dtype = dtype
+        self.full = dtype != "bf16"
         self.bases: dict[int, np.ndarray] = {}
         self.lock = threading.Lock()
 
     def join(self, node: int) -> np.ndarray:
         """A node (re)starts from the global value; whatever it had not sent yet is gone with it."""
         with self.lock:
-            self.bases[node] = self.values.copy()
+            if not self.full:
+                self.bases[node] = self.values.copy()
             return self.values.copy()
 
     def exchange(self, node: int, wire: np.ndarray) -> np.ndarray:
         delta = decode(wire, self.dtype)
         with self.lock:
-            base = self.bases[node]
             self.values += delta
+            if self.full:
+                return self.values.copy()
+            base = self.bases[node]
             base += delta
             change = encode(self.values - base, self.dtype)
             base += decode(change, self.dtype)
@@ -252,13 +263,19 @@ class Exchanger:
             self.sent_stats = additive_stats(self.norms) - self.stats_base
         return wires, self.sent_stats
 
-    def receive(self, changes: Sequence[np.ndarray], stats_change: np.ndarray | None) -> None:
+    def receive(self, answers: Sequence[np.ndarray], stats_answer: np.ndarray | None) -> None:
         """Apply the other nodes' changes to theta_node (and the statistics')."""
-        received = np.concatenate([decode(c, self.dtype) for c in changes]).astype(np.float32, copy=False)
-        self.base += np.concatenate(self.sent)
-        add_flat(self.params, received)
-        self.base += received
-        if self.sent_stats is not None and stats_change is not None:
+        sent = np.concatenate(self.sent)
+        if self.dtype == "bf16":  # the others' changes, rounded
+            change = np.concatenate([decode(a, self.dtype) for a in answers]).astype(np.float32, copy=False)
+            self.base += sent
+            self.base += change
+        else:  # the global theta
+            glob = np.concatenate(answers).astype(np.float32, copy=False)
+            change = glob - self.base - sent
+            self.base = glob
+        add_flat(self.params, change)
+        if self.sent_stats is not None and stats_answer is not None:
             # The statistics as this node has them now (its learners' latest folded in), plus the others'.
-            set_stats(self.norms, additive_stats(self.norms) + stats_change)
-            self.stats_base = self.stats_base + self.sent_stats + stats_change
+            set_stats(self.norms, additive_stats(self.norms) + (stats_answer - self.stats_base - self.sent_stats))
+            self.stats_base = stats_answer

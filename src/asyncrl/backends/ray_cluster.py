@@ -48,7 +48,7 @@ except ImportError:  # reported by connect(), the first thing a Ray run calls
 NAMESPACE = "asyncrl"
 
 
-def _require_ray() -> None:
+def require_ray() -> None:
     if ray is None:
         raise ConfigError("--backend ray needs Ray: pip install 'asyncrl[ray]'")
 
@@ -69,7 +69,7 @@ def connect(address: str | None, cpus_needed: int | None) -> int:
     learner thread) so that, as with the local backend, more learners than cores share them
     instead of waiting.
     """
-    _require_ray()
+    require_ray()
     if ray.is_initialized():
         return int(ray.cluster_resources().get("CPU", 0))
     if address not in (None, "auto") and (":" not in address or not _reachable(address)):
@@ -347,7 +347,7 @@ class RayBackend:
 
     def __init__(self, config: TrainConfig, net: Network, target_net: Network | None, optimizer,
                  start_frames: int, obs_shape, actions, head):
-        _require_ray()
+        require_ray()
         self.config = config
         self.frames_seen = start_frames
         self.spec = (obs_shape, actions, head, target_net is not None)
@@ -427,7 +427,7 @@ class RayBackend:
                 ray.get(ref)
                 self.finished.add(worker)
             except Exception as exc:  # noqa: BLE001 (the actor died: killed, out of memory, or its loop raised)
-                cause = self.killed.pop(worker, None) or errors.get(worker) or _describe_death(exc)
+                cause = self.killed.pop(worker, None) or errors.get(worker) or describe_death(exc)
                 out.append(self._restart(worker, cause))
         return out
 
@@ -499,7 +499,7 @@ class RayBackend:
         disconnect()
 
 
-def _describe_death(exc: Exception) -> str:
+def describe_death(exc: Exception) -> str:
     if isinstance(exc, ray.exceptions.ActorDiedError | ray.exceptions.ActorUnavailableError):
         return "its actor died (killed, or its node or process was lost)"
     if isinstance(exc, ray.exceptions.RayTaskError):

@@ -39,13 +39,15 @@ from asyncrl.backends.exchange import (
     set_stats,
     shard_slices,
 )
-from asyncrl.backends.ray_cluster import _describe_death, _require_ray, ray
+from asyncrl.backends.ray_cluster import describe_death, ray, require_ray
 from asyncrl.config import TrainConfig
 from asyncrl.nets import Network, build_network
 from asyncrl.optim import SharedRMSprop
 
 # A node group finishes its learners' segments and its last exchange within this.
 SHUTDOWN_SECONDS = 30.0
+# A group that does not answer a poll within this (beyond the poll's own wait) is replaced.
+ANSWER_SECONDS = 60.0
 # How often a node alone in the run exchanges with the service.
 LONE_INTERVAL_SECONDS = 1.0
 
@@ -177,7 +179,7 @@ class GroupedRayBackend:
                  start_frames: int, obs_shape, actions, head):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        _require_ray()
+        require_ray()
         self.affinity = NodeAffinitySchedulingStrategy
         self.config, self.net = config, net
         self.spec = (obs_shape, actions, head, target_net is not None)
@@ -212,25 +214,32 @@ class GroupedRayBackend:
         self.latencies: list[float] = []
         self.counters: dict = {}
         self.started_at: float | None = None
+        self.starting: dict[int, object] = {}  # group -> its start call, while Ray places a restarted group
 
-    def _launch(self, group: int, square_avg: list[np.ndarray] | None) -> None:
+    def _launch(self, group: int, square_avg: list[np.ndarray] | None, wait: bool = True) -> None:
+        """Start a group on its node (or, its node gone, wherever Ray finds the CPUs). Without
+        ``wait`` the run goes on meanwhile; a group that no node has the CPUs for waits for one."""
         workers, node = self.group_workers[group], self.group_nodes[group]
         actor = self.group_cls.options(
             num_cpus=len(workers) * self.config.run.torch_threads,
             scheduling_strategy=self.affinity(node_id=node, soft=True),
         ).remote(group, workers, self.config, self.spec, self.shards, self.slices, square_avg,
                  alone=len(self.group_workers) == 1)
-        ray.get(actor.start.remote())
         self.groups[group] = actor
-        self.running_learners[group] = len(workers)
+        started = actor.start.remote()
+        if wait:
+            ray.get(started)
+        else:
+            self.starting[group] = started
 
     def start(self) -> None:
         ray.get([s.status.remote() for s in self.shards])
         for group, (node, workers) in enumerate(self.layout.items()):
             self.group_workers[group], self.group_nodes[group] = workers, node
+        self.started_at = time.monotonic()  # the first group's exchanges start with it
         for group in self.group_workers:
             self._launch(group, self.square_avg)
-        self.started_at = time.monotonic()
+            self.running_learners[group] = len(self.group_workers[group])
 
     def frames(self) -> int:
         return self.frames_seen
@@ -250,14 +259,26 @@ class GroupedRayBackend:
         self.counters = {key: sum(c[key] for _, c in statuses) for key in statuses[0][1]}
 
     def poll(self, timeout: float) -> list[tuple[str, int, dict]]:
-        live = [g for g in self.groups if g not in self.finished]
-        refs = {self.groups[g].poll.remote(timeout): g for g in live}
         out: list = []
-        for ref, group in refs.items():
+        for group, ref in list(self.starting.items()):  # restarted groups, once Ray has placed them
+            if ray.wait([ref], timeout=0)[0]:
+                del self.starting[group]
+                try:
+                    ray.get(ref)
+                except ray.exceptions.RayError as exc:  # died, or its start raised
+                    out += self._restart(group, describe_death(exc))
+        live = [g for g in self.groups if g not in self.finished and g not in self.starting]
+        refs = {self.groups[g].poll.remote(timeout): g for g in live}
+        ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout + ANSWER_SECONDS) if refs else ([], [])
+        for ref in late:  # alive but not answering (its node cut off, or its process stuck): replaced
+            ray.kill(self.groups[refs[ref]])
+            out += self._restart(refs[ref], f"it did not answer for {ANSWER_SECONDS:g} s")
+        for ref in ready:
+            group = refs[ref]
             try:
                 events, progress, running, latencies, lost = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-                out += self._restart(group, _describe_death(exc))
+            except ray.exceptions.RayError as exc:  # died, or its poll raised
+                out += self._restart(group, describe_death(exc))
                 continue
             out += events
             self.learner_frames.update(progress)
@@ -283,7 +304,7 @@ class GroupedRayBackend:
             self.failure_reported = True
             self.finished.add(group)
             return [("error", workers[0], {"message": self.failure})]
-        survivors = [a for g, a in self.groups.items() if g != group and g not in self.finished]
+        survivors = [a for g, a in self.groups.items() if g != group and g not in self.finished | set(self.starting)]
         square_avg = self.square_avg
         for actor in survivors:  # a surviving node's statistics of the gradients, rather than the start's
             try:
@@ -291,11 +312,9 @@ class GroupedRayBackend:
                 break
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
                 continue
-        try:
-            self._launch(group, square_avg)
-        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            self._lose_service(f"the node group could not be restarted ({type(exc).__name__})")
-            return []
+        for worker in workers:
+            self.learner_frames.pop(worker, None)
+        self._launch(group, square_avg, wait=False)
         return [("restarted", w, {"cause": cause}) for w in workers]
 
     def running(self) -> int:
@@ -308,7 +327,10 @@ class GroupedRayBackend:
         return next(g for g, ws in self.group_workers.items() if worker in ws)
 
     def kill_learner(self, worker: int, cause: str) -> None:
-        ray.get(self.groups[self._group_of(worker)].kill_learner.remote(worker, cause))
+        try:
+            ray.get(self.groups[self._group_of(worker)].kill_learner.remote(worker, cause), timeout=60)
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            pass  # its group is lost: the next poll restarts it, this learner with it
 
     def hold_restarts(self) -> None:
         """Only sets a flag here, so a signal handler may call it; groups are told at shutdown."""
@@ -329,7 +351,7 @@ class GroupedRayBackend:
             return None
         square_avg = self.square_avg
         for group, actor in self.groups.items():
-            if group in self.finished:
+            if group in self.finished or group in self.starting:
                 continue
             try:
                 square_avg = ray.get(actor.square_avg.remote(), timeout=60)
@@ -362,7 +384,9 @@ class GroupedRayBackend:
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
         self.request_stop()
-        live = {g: a for g, a in self.groups.items() if g not in self.finished}
+        for group in self.starting:
+            ray.kill(self.groups[group])
+        live = {g: a for g, a in self.groups.items() if g not in self.finished and g not in self.starting}
         refs = {a.shutdown.remote(timeout): g for g, a in live.items()}
         out = []
         try:

@@ -9,8 +9,9 @@ runs are interleaved by seed (every entry's seed 0, then every entry's seed 1, .
 own process with ``--workers`` learners in all.
 
 For each run: its status, frames, frames/s, and the mean return of its last ``--window`` episodes
-(with ``--stop-at-return``: the frames at which that mean reached the return). Per entry, the
-median over seeds, and its ratio to the first entry's.
+(with ``--stop-at-return``: the frames at which that mean reached the return; without: that mean
+at the frames every run reached, return per frame). Per entry, the median over seeds, and its
+ratio to the first entry's.
 
     python bench/nodes.py --env CartPole-v1 --seeds 0 1 2 3 4 --stop-at-return 195 --frames 400k
     python bench/nodes.py --env ALE/Pong-v5 --entries local "ray --exchange-rate 10" --max-seconds 900 --seeds 0
@@ -182,9 +183,15 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         cluster.close()
 
+    # Return per frame: every run's mean over its last episodes that ended by the frames all runs reached.
+    common = min(r["frames"] for r in rows)
+    for r in rows:
+        r["common_frames"] = common
+        r["mean_at_common_frames"] = last_mean(Path(r["run_dir"]), args.window, common)
+
     print(f"\n{args.env}, {args.workers} learners, {args.nodes} nodes x {args.cpus_per_node} CPU (ray), "
           f"seeds {args.seeds}; {machine()}\n")
-    key = "frames_to_return" if args.stop_at_return is not None else "last_mean"
+    key = "frames_to_return" if args.stop_at_return is not None else "mean_at_common_frames"
     medians = {}
     print(f"| entry | runs | median {key} | each seed | median frames/s |")
     print("|---|---|---|---|---|")
@@ -199,8 +206,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {entry} | {len(mine)} | {shown} | {each} | {fps:,.0f} |")
     first = medians[args.entries[0]]
     for entry in args.entries[1:]:
-        if first and medians[entry] is not None:
-            print(f"{entry} / {args.entries[0]}: {medians[entry] / first:.2f}")
+        if first is None or medians[entry] is None:
+            continue
+        if args.stop_at_return is not None:  # frames: a ratio
+            print(f"{entry} / {args.entries[0]}: {medians[entry] / first:.2f} of the frames")
+        else:  # returns may be negative: a difference
+            print(f"{entry} - {args.entries[0]}: {medians[entry] - first:+.1f} at {common:,} frames")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"command": [Path(sys.executable).name, *sys.argv], "machine": machine(),

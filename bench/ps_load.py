@@ -181,20 +181,29 @@ class ExchangeTarget:
         from asyncrl.nets import build_network
 
         self.max_in_flight = 1  # an exchanger waits for its exchange before the next
-        self.dtype = dtype
+        self.dtype, self.shape, self.actions = dtype, shape, actions
         net = build_network(shape, actions, "actor_critic", server_config().net)
         theta = np.concatenate([p.detach().reshape(-1).numpy() for p in net.parameters()])
         self.slices = shard_slices(theta.size, shards)
         cls = ray.remote(num_cpus=0, max_concurrency=64, **server_options)(measured(ParameterShard, "exchange"))
         self.shards = [cls.options(scheduling_strategy="SPREAD").remote(i, theta[s], None, None, 0, 10**9, dtype)
                        for i, s in enumerate(self.slices)]
-        for node in range(clients):
-            ray.get([shard.join.remote(node) for shard in self.shards])
 
     def sample(self) -> list[dict]:
         import ray
 
         return ray.get([shard.sample.remote() for shard in self.shards])
+
+    def node(self, worker: int):
+        """A node's side: the real network's parameters and an ``Exchanger`` joined as node ``worker``."""
+        import ray
+
+        from asyncrl.backends.exchange import Exchanger
+        from asyncrl.nets import build_network
+
+        net = build_network(self.shape, self.actions, "actor_critic", server_config().net)
+        joined = ray.get([shard.join.remote(worker) for shard in self.shards])
+        return Exchanger(list(net.parameters()), [], self.slices, self.dtype, joined)
 
     def message(self, params: int, seed: int) -> list[np.ndarray]:
         """A node's change of theta since its last exchange, sliced per shard, as it travels."""
@@ -218,11 +227,16 @@ TARGETS = {"push": PushTarget, "exchange": ExchangeTarget}
 
 
 class Client:
-    """A synthetic learner: sends on a schedule, at most ``max_in_flight`` calls open, fetches each reply."""
+    """A synthetic learner, or a node's exchanger: sends on a schedule, at most ``max_in_flight`` calls
+    open, fetches each reply. Against the exchange target it does a node's own work too: it forms its
+    change from a network of the real size and applies the answer to it (``target.node``), so its CPU
+    per exchange is what a node group's exchanger spends."""
 
-    def __init__(self, worker: int, message):
+    def __init__(self, worker: int, message, target=None):
         self.worker = worker
         self.grad = message
+        self.node = target.node(worker) if target is not None and hasattr(target, "node") else None
+        self.cpu: list[tuple[float, float, int]] = []  # (time, process CPU, calls answered) at each answer
 
     def warmup(self, target, calls: int) -> None:
         """A few calls, one at a time: the first ones pay for connections and the server's first touches."""
@@ -250,15 +264,20 @@ class Client:
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
             if len(ready) < len(refs):
                 return False
-            ray.get(refs)  # the reply is local already; a learner reads theta out of it
+            replies = ray.get(refs)  # the reply is local already; a learner reads theta out of it
+            if self.node is not None:
+                self.node.receive([r[0] for r in replies], None)
             now = time.time()
             del open_calls[oldest]
             latencies.append(now - sent)
             in_window += now <= end
             return True
 
+        cpu_start = cpu_end = None
         for k in range(scheduled):
             due = t0 + phase + k * interval
+            if cpu_start is None and time.time() >= t0:
+                cpu_start = (time.process_time(), in_window)
             while open_calls and due - time.time() > 0 and take(due - time.time()):
                 pass
             if len(open_calls) >= max_in_flight:  # as a learner: wait for an answer before sending more
@@ -268,11 +287,17 @@ class Client:
             if pause > 0:
                 time.sleep(pause)
             lag.append(max(0.0, -pause))
-            refs = target.call(self.grad, self.worker)
+            refs = target.call(self.node.send()[0] if self.node is not None else self.grad, self.worker)
             open_calls[refs[0]] = (refs, time.time())
+            if cpu_end is None and time.time() >= end:
+                cpu_end = (time.process_time(), in_window)
         while open_calls:
             take(None)
-        return {"sent": scheduled, "answered_in_window": in_window, "late": late, "started_late": started_late,
+        if cpu_end is None:
+            cpu_end = (time.process_time(), in_window)
+        answered = cpu_end[1] - cpu_start[1] if cpu_start else 0
+        client_cpu = (cpu_end[0] - cpu_start[0]) / answered if answered else None
+        return {"client_cpu_per_call_s": client_cpu, "sent": scheduled, "answered_in_window": in_window, "late": late, "started_late": started_late,
                 "latencies": latencies, "send_lag_p99": float(np.percentile(lag, 99)) if lag else 0.0}
 
 
@@ -366,6 +391,10 @@ def measure(target, clients: list, rate: float, seconds: float, warmup: int, idl
         "send_lag_p99_ms": 1e3 * max(r["send_lag_p99"] for r in results),
         "clients_started_late_s": max(r["started_late"] for r in results),
         "server_calls_in_window": server["calls"],
+        # A client's own CPU per call: a node's exchanger forming its change and applying the answer.
+        "client_cpu_per_call_s": statistics.median(r["client_cpu_per_call_s"] for r in results
+                                                   if r["client_cpu_per_call_s"] is not None)
+        if any(r["client_cpu_per_call_s"] is not None for r in results) else None,
         "server_cpu_per_call_s": per_call,
         "server_wall_per_call_s": server["in_call_wall"] / calls,
         "server_process_cpu_share": process / server["seconds"],  # cores the server kept busy
@@ -385,7 +414,8 @@ def median_row(rows: list[dict]) -> dict:
             "cpu_in_call_ms": 1e3 * med("server_cpu_per_call_s", "in_call"),
             "cpu_threads_ms": 1e3 * med("server_cpu_per_call_s", "threads"),
             "cpu_process_ms": 1e3 * med("server_cpu_per_call_s", "process"),
-            "server_cores": med("server_process_cpu_share"), "per_core_rate": med("per_core_rate")}
+            "server_cores": med("server_process_cpu_share"), "per_core_rate": med("per_core_rate"),
+            "client_cpu_ms": 1e3 * c if (c := med("client_cpu_per_call_s")) is not None else None}
 
 
 def versions() -> dict:
@@ -441,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
         options = {"shards": args.shards, "dtype": args.dtype} if args.target == "exchange" else {}
         target = TARGETS[args.target](args.clients, shape, actions, cluster.server_options, **options)
         client_cls = ray.remote(num_cpus=0, **cluster.client_options)(Client)
-        clients = [client_cls.remote(i, target.message(params, i)) for i in range(args.clients)]
+        clients = [client_cls.remote(i, target.message(params, i), target) for i in range(args.clients)]
         ray.get([c.__ray_ready__.remote() for c in clients])
         idle = [target.sample()]
         time.sleep(3.0)
@@ -475,6 +505,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {r['offered']:g} | {r['achieved']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['late']:g} "
               f"| {r['cpu_in_call_ms']:.2f} / {r['cpu_threads_ms']:.2f} / {r['cpu_process_ms']:.2f} "
               f"| {r['server_cores']:.2f} | {r['per_core_rate'] or 0:,.0f} |")
+    if args.target == "exchange":
+        print("\nthe node's exchanger, CPU per exchange (forming its change, applying the answer; ms): "
+              + ", ".join(f"{r['offered']:g}/s {r['client_cpu_ms']:.2f}" for r in table if r["client_cpu_ms"]))
     busy = [r for r in table if r["cpu_process_ms"] and r["achieved"] >= 0.5 * r["offered"]]
     if busy:
         cost = statistics.median(r["cpu_process_ms"] for r in busy)

@@ -79,10 +79,11 @@ Formulas (per-learner design unless said)
 Assumptions (named; each has a flag above where it is a number)
   A1  a node's L learners each run at the single-node rate f1 (one per core; a 16-learner Hogwild
       group's memory contention is not modelled).
-  A2  the server's CPU per call scales with the bytes it handles (plus o): a shard holding P / S
-      parameters costs c / S per push; a node-groups exchange (add the delta, form the global change,
-      no RMSProp) costs what a push of the same bytes costs. Until the sharded server is measured in
-      ``bench/ps_load.py`` this is a guess, and the second half probably a pessimistic one.
+  A2  without ``--exchange-load``: the server's CPU per call scales with the bytes it handles (plus
+      o): a shard holding P / S parameters costs c / S per push, and a node-groups exchange costs what
+      a push of the same bytes costs. Measured (``bench/ps_load.py --target exchange``, docs/
+      distributed.md), it does not: Ray's share of a call is about 1.7 ms per shard whatever its
+      bytes, so pass the measured files with ``--exchange-load`` for node-groups.
   A3  shards run on S nodes of their own (besides the N learner nodes), one shard each, so a shard's
       link carries only its shard's traffic; a shard's k cores act as one server k times as fast.
   A4  stations are independent M/D/1 queues with Poisson arrivals (Kleinrock's independence); the
@@ -125,6 +126,9 @@ class Inputs:
     in_flight: int = 2
     delta_bytes: int = 4
     exchanger_cpu_ms: float | None = None  # None: push_cpu_ms
+    # Measured (bench/ps_load.py --target exchange): shards -> one shard's CPU per exchange, ms, for
+    # this delta_bytes; where a shard count has none, A2 estimates it from the push's.
+    exchange_cpu_ms: dict[int, float] | None = None
     cores_per_node: float | None = None  # None: learners per node
     learner_call_cpu_ms: float = 0.0
     rtt_ms: float = 0.1
@@ -152,7 +156,10 @@ def stations(design: str, x: Inputs, nodes: int, per_node: int, link: float, sha
         cpu_per_call = c / shards
     else:
         node_msg, clients_per_node = float(x.delta_bytes * x.params), 1
-        cpu_per_call = c * x.delta_bytes / 4.0 / shards  # A2: cost in proportion to the bytes handled
+        if x.exchange_cpu_ms and shards in x.exchange_cpu_ms:
+            cpu_per_call = x.exchange_cpu_ms[shards] / 1e3
+        else:
+            cpu_per_call = c * x.delta_bytes / 4.0 / shards  # A2: cost in proportion to the bytes handled
     shard_msg = node_msg / shards
     calls_per_shard = nodes * clients_per_node * rate  # every call visits every shard
     service = {"node link": node_msg / capacity, "shard link": shard_msg / capacity,
@@ -236,6 +243,21 @@ def push_cost_from_ps_load(data: dict, how: str = "max-rate") -> float:
         return float(max(rows, key=lambda r: r["achieved"])["cpu_process_ms"])
     busy = [r for r in rows if r["achieved"] >= 0.5 * r["offered"]] or rows
     return float(statistics.median(r["cpu_process_ms"] for r in busy))
+
+
+def exchange_costs(files: list[Path], how: str, delta_bytes: int) -> tuple[dict[int, float], int]:
+    """shards -> one shard's CPU per exchange (ms) from ``bench/ps_load.py --target exchange --json``
+    files of the matching dtype: the whole service's process CPU per exchange over S shards, / S."""
+    costs, params = {}, None
+    for path in files:
+        data = json.loads(path.read_text())
+        if data.get("target") != "exchange":
+            raise ValueError(f"{path}: not a ps_load --target exchange file")
+        if (2 if data["dtype"] == "bf16" else 4) != delta_bytes:
+            continue
+        costs[int(data["shards"])] = push_cost_from_ps_load(data, how) / int(data["shards"])
+        params = int(data["params"])
+    return costs, params
 
 
 def fps_from_throughput(data: dict, workers: int | None = None) -> float:
@@ -327,6 +349,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--ps-load", type=Path, default=None, help="a bench/ps_load.py --json file: the push CPU cost")
     parser.add_argument("--ps-cost", choices=["max-rate", "median"], default="max-rate",
                         help="which ps_load row: the highest achieved rate's, or the median over busy rows")
+    parser.add_argument("--exchange-load", type=Path, nargs="+", default=None,
+                        help="bench/ps_load.py --target exchange --json files: node-groups' shard CPU per "
+                             "exchange, measured, for their shard counts and --delta-bytes' dtype")
     parser.add_argument("--throughput", type=Path, default=None,
                         help="a bench/throughput.py --out file: the single-node per-learner frames/s")
     parser.add_argument("--throughput-workers", type=int, default=None,
@@ -352,11 +377,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         sources["single_node_fps"] = str(args.throughput)
     if args.single_node_fps is not None:
         fps, sources["single_node_fps"] = args.single_node_fps, "--single-node-fps"
+    exchange_cpu = None
+    if args.exchange_load:
+        exchange_cpu, measured_at = exchange_costs(args.exchange_load, args.ps_cost, args.delta_bytes)
+        if measured_at is not None and measured_at != params:
+            parser.error(f"--exchange-load was measured at {measured_at:,} parameters, the model has {params:,}")
+        sources["exchange_cpu_ms"] = ", ".join(map(str, args.exchange_load))
     x = Inputs(params=params, single_node_fps=fps, frames_per_update=args.frames_per_update, push_cpu_ms=push_cpu_ms,
                shard_call_overhead_ms=args.shard_call_overhead_ms, shard_cores=args.shard_cores,
                efficiency=args.efficiency, exchanges=args.exchanges, exchange_window=args.exchange_window,
                in_flight=args.in_flight, delta_bytes=args.delta_bytes, exchanger_cpu_ms=args.exchanger_cpu_ms,
-               cores_per_node=args.cores_per_node, learner_call_cpu_ms=args.learner_call_cpu_ms, rtt_ms=args.rtt_ms)
+               cores_per_node=args.cores_per_node, learner_call_cpu_ms=args.learner_call_cpu_ms, rtt_ms=args.rtt_ms,
+               exchange_cpu_ms=exchange_cpu)
     clusters = args.clusters or [(n, L) for n in args.nodes for L in args.learners_per_node]
     rows = [model(design, x, nodes, per_node, gbit * GBIT, shards)
             for design in args.design for nodes, per_node in clusters for gbit in args.links for shards in args.shards]
@@ -364,7 +396,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"{x.params:,} parameters ({4 * x.params / 1e6:.2f} MB fp32); a learner {x.single_node_fps:,.0f} frames/s "
           f"= {x.u1:.1f} updates/s of {x.frames_per_update:g} frames on one node; server CPU {x.push_cpu_ms:.2f} ms "
           f"per push; {x.shard_cores:g} core(s) per shard; links at {x.efficiency:.0%}; node-groups: "
-          f"{x.exchanges:g} exchanges/s, {x.delta_bytes} bytes per parameter. Targets: every link and shard "
+          f"{x.exchanges:g} exchanges/s, {x.delta_bytes} bytes per parameter"
+          + (", shard CPU per exchange measured: " + ", ".join(f"S={k}: {v:.2f} ms" for k, v in
+                                                              sorted(x.exchange_cpu_ms.items()))
+             if x.exchange_cpu_ms else " (shard CPU per exchange: A2)") + f". Targets: every link and shard "
           f"<= {BUSY_TARGET:.0%} busy, learner rate >= {RATE_TARGET:.0%}.\n")
     print(markdown(rows))
     if args.json:

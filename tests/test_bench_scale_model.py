@@ -89,6 +89,30 @@ def test_node_groups_by_hand():
     assert row["meets_targets"]
 
 
+def test_measured_exchange_costs_replace_the_bytes_assumption_for_their_shard_counts(tmp_path):
+    files = []
+    for shards, dtype, cost in [(1, "fp32", 3.0), (2, "fp32", 5.0), (1, "bf16", 4.0)]:
+        path = tmp_path / f"s{shards}{dtype}.json"
+        path.write_text(json.dumps({"target": "exchange", "shards": shards, "dtype": dtype, "params": 1_000_000,
+                                    "table": [{"offered": 50, "achieved": 50.0, "cpu_process_ms": cost}]}))
+        files.append(path)
+    costs, params = sm.exchange_costs(files, "max-rate", delta_bytes=4)
+    assert costs == {1: 3.0, 2: 2.5} and params == 1_000_000  # the whole service's CPU over S shards, per shard
+    x = sm.Inputs(**HAND, exchanges=10.0, exchange_cpu_ms=costs)
+    two = sm.model("node-groups", x, nodes=4, per_node=4, link=1e9, shards=2)
+    assert two["shard_cpu_busy"] == pytest.approx(40 * 2.5e-3)  # measured, not 5 ms x 4/4 / 2
+    four = sm.model("node-groups", x, nodes=4, per_node=4, link=1e9, shards=4)
+    assert four["shard_cpu_busy"] == pytest.approx(40 * 5e-3 / 4)  # none measured at S = 4: A2
+    with pytest.raises(ValueError):
+        sm.exchange_costs([tmp_path / "s1fp32.json", _push_file(tmp_path)], "max-rate", 4)
+
+
+def _push_file(tmp_path):
+    path = tmp_path / "push.json"
+    path.write_text(json.dumps({"target": "push", "params": 1, "table": []}))
+    return path
+
+
 def test_a_long_round_trip_limits_a_learner_to_its_window_over_the_round_trip():
     x = sm.Inputs(**{**HAND, "rtt_ms": 200.0}, in_flight=1)
     row = sm.model("per-learner", x, nodes=1, per_node=1, link=1e9, shards=1)

@@ -35,8 +35,6 @@ import torch
 
 from asyncrl.nets import ObsNorm
 
-WIRE_DTYPES = ("fp32", "bf16", "fp64")
-
 
 def shard_slices(size: int, shards: int) -> list[slice]:
     """Split ``size`` parameters into ``shards`` contiguous slices of sizes differing by at most one."""
@@ -184,8 +182,8 @@ class ParameterShard:
         return self.theta.join(node), stats, self.frames, self.stop, self.target_version
 
     def exchange(self, node: int, delta: np.ndarray, frames: int = 0, stats: np.ndarray | None = None) -> tuple:
-        """Add a node's changes; answer with the others' changes since its last exchange, T, the stop
-        flag and the target network's version."""
+        """Add a node's changes; answer with theta (bf16: the others' changes since the node's last
+        exchange), T, the stop flag and the target network's version."""
         started, started_cpu = time.perf_counter(), time.thread_time()
         change = self.theta.exchange(node, delta)
         stats_change = self.stats.exchange(node, stats) if self.stats is not None and stats is not None else None

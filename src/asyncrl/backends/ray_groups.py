@@ -40,7 +40,7 @@ from asyncrl.backends.exchange import (
     shard_slices,
 )
 from asyncrl.backends.ray_cluster import describe_death, ray, require_ray
-from asyncrl.config import TrainConfig
+from asyncrl.config import ConfigError, TrainConfig
 from asyncrl.nets import Network, build_network
 from asyncrl.optim import SharedRMSprop
 
@@ -124,6 +124,9 @@ class NodeGroup:
                 self._exchange()
             except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
                 self.lost = f"a parameter-service shard was lost ({type(exc).__name__})"
+            except Exception as exc:  # noqa: BLE001 (a node that no longer exchanges must not run on unseen)
+                self.lost = f"node group {self.group}'s exchanger failed ({type(exc).__name__}: {exc})"
+            if self.lost is not None:
                 self.backend.request_stop()
                 return
             self.closing.wait(max(0.0, interval - (time.monotonic() - started)))
@@ -200,7 +203,13 @@ class GroupedRayBackend:
         self.group_cls = ray.remote(max_concurrency=4, max_restarts=0)(NodeGroup)
         nodes = {n["NodeID"]: int(n["Resources"].get("CPU", 0)) for n in ray.nodes()
                  if n.get("Alive") and n["Resources"].get("CPU", 0) >= 1}
-        self.layout = place(config.run.workers, nodes, config.run.torch_threads)
+        try:
+            self.layout = place(config.run.workers, nodes, config.run.torch_threads)
+        except ValueError:
+            per_node = ", ".join(str(c) for c in nodes.values())
+            raise ConfigError(f"--workers {config.run.workers} of {config.run.torch_threads} CPU(s) each do not "
+                              f"fit on the cluster's nodes (CPUs per node: {per_node}); a node group "
+                              "runs on one node") from None
         self.groups: dict[int, object] = {}  # group -> actor
         self.group_workers: dict[int, list[int]] = {}
         self.group_nodes: dict[int, str] = {}

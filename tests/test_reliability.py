@@ -185,8 +185,12 @@ def _wait_for(condition, proc, what: str, timeout: float = 90.0) -> None:
 def test_a_signal_to_the_process_group_ends_the_run_cleanly_at_any_moment(tmp_path, sig, moment):
     run = tmp_path / "run"
     interval = "0.05" if moment == "while checkpointing" else "300"  # a checkpoint at every look
-    proc = subprocess.Popen(_asyncrl("train", "--env", "CartPole-v1", "--workers", "2", "--frames", "50M",
-                                     "--checkpoint-interval", interval, "--run-dir", run),
+    # SIGHUP as a terminal leaves it even when the suite runs under nohup, whose ignored SIGHUP the
+    # CLI keeps (as nohup intends); the exec keeps the pid.
+    hup_default = [sys.executable, "-c", ("import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+                   "os.execv(sys.argv[1], sys.argv[1:])")]
+    proc = subprocess.Popen(hup_default + _asyncrl("train", "--env", "CartPole-v1", "--workers", "2", "--frames",
+                                                   "50M", "--checkpoint-interval", interval, "--run-dir", run),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # its own process group, as a terminal's job
     try:

@@ -1,5 +1,6 @@
 """The node groups' exchange with the sharded parameter service, without Ray: nodes and shards in
-one process, calls made directly, so every interleaving is chosen by the test."""
+one process, calls made directly, so every interleaving is chosen by the test; or over the
+exchange's own TCP connections (``link``), as the node groups make them."""
 
 import itertools
 
@@ -14,8 +15,12 @@ from asyncrl.backends.exchange import (
     flat_params,
     set_stats,
     shard_slices,
+    wire_dtype,
 )
+from asyncrl.backends.link import ShardLink
 from asyncrl.nets import ObsNorm
+
+SECRET = bytes(range(32))
 
 SIZE = 1000
 
@@ -37,8 +42,9 @@ def test_no_shards_is_an_error():
 class Node:
     """A node's theta (what its learners update) and its exchanger, against in-process shards."""
 
-    def __init__(self, name: int, shards: list[ParameterShard], slices, dtype: str):
+    def __init__(self, name: int, shards: list[ParameterShard], slices, dtype: str, tcp: bool = False):
         self.name, self.shards = name, shards
+        self.links = [ShardLink(s.server.address, SECRET, wire_dtype(dtype), 30) for s in shards] if tcp else None
         self.theta = [torch.zeros(600), torch.zeros(20, 20)]
         self.exchanger = Exchanger(self.theta, [], slices, dtype, [s.join(name) for s in shards])
         self.made = torch.zeros(SIZE)  # every update its learners made
@@ -51,19 +57,28 @@ class Node:
 
     def send(self):
         wires, _ = self.exchanger.send()
+        if self.links is not None:  # the shards answer in their own threads; the replies wait in the socket
+            for link, w in zip(self.links, wires):
+                link.send(self.name, w, 10, None)
+            return None
         return [s.exchange(self.name, w, frames=10) for s, w in zip(self.shards, wires)]
 
     def receive(self, replies) -> None:
+        if self.links is not None:
+            replies = [link.receive() for link in self.links]
         self.exchanger.receive([r[0] for r in replies], None)
 
     def flat(self) -> np.ndarray:
         return flat_params(self.theta)
 
 
-def _service(dtype: str, shards: int = 2, target_update: int = 10**9):
+def _service(dtype: str, shards: int = 2, target_update: int = 10**9, tcp: bool = False):
     start = np.random.default_rng(0).normal(0, 1, SIZE).astype(np.float32)
     slices = shard_slices(SIZE, shards)
-    service = [ParameterShard(i, start[s], start[s], None, 0, target_update, dtype) for i, s in enumerate(slices)]
+    service = [ParameterShard(start[s], start[s], None, 0, target_update, dtype) for s in slices]
+    if tcp:
+        for shard in service:
+            shard.serve(SECRET, "127.0.0.1")
     return start, slices, service
 
 
@@ -71,13 +86,14 @@ def _global(service) -> np.ndarray:
     return np.concatenate([s.snapshot()[0] for s in service])
 
 
+@pytest.mark.parametrize("tcp", [False, True], ids=["direct", "tcp"])
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-def test_every_update_of_every_node_reaches_the_global_theta_and_every_node(dtype):
+def test_every_update_of_every_node_reaches_the_global_theta_and_every_node(dtype, tcp):
     """Three nodes learn, and keep learning while their exchanges are under way; in the end the
     global theta is the start plus every update made anywhere, and each node has it."""
-    start, slices, service = _service(dtype)
+    start, slices, service = _service(dtype, tcp=tcp)
     rng = np.random.default_rng(1)
-    nodes = [Node(i, service, slices, dtype) for i in range(3)]
+    nodes = [Node(i, service, slices, dtype, tcp) for i in range(3)]
     assert all(np.array_equal(n.flat(), start) for n in nodes)
     for _ in range(30):
         for node in rng.permutation(nodes):
@@ -157,3 +173,18 @@ def test_observation_statistics_as_sums_merge_across_nodes_as_one_running_statis
         torch.testing.assert_close(getattr(merged, key), getattr(one, key))
     set_stats([merged], fresh)  # no observations: mean 0 and variance 1, as a new network
     assert merged.count.item() == 0 and merged.var.eq(1).all() and merged.mean.eq(0).all()
+
+
+def test_a_connection_without_the_runs_secret_changes_nothing():
+    """The shards listen on a port anything on the network can reach: only the run's nodes add to theta."""
+    start, slices, service = _service("fp32", shards=1, tcp=True)
+    intruder = ShardLink(service[0].server.address, bytes(32), np.float32, 30)
+    with pytest.raises(OSError):  # the shard hangs up: at the send, or at the latest at the answer
+        intruder.send(0, np.ones(SIZE, dtype=np.float32), 10**6, None)
+        intruder.receive()
+    np.testing.assert_array_equal(_global(service), start)
+    assert service[0].status()[0] == 0
+    node = Node(1, service, slices, "fp32", tcp=True)  # the shard still serves the run's nodes
+    node.learn(np.random.default_rng(3))
+    node.receive(node.send())
+    np.testing.assert_allclose(_global(service), start + node.made.numpy(), atol=1e-6)

@@ -52,6 +52,11 @@ def encode(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64 if dtype == "fp64" else np.float32)
 
 
+def wire_dtype(dtype: str) -> np.dtype:
+    """The numpy type of what travels for ``dtype``."""
+    return np.dtype({"bf16": np.int16, "fp64": np.float64}.get(dtype, np.float32))
+
+
 def decode(wire: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bf16":  # a bf16 is the top half of a float32 (numpy: Ray's arrays are read-only)
         return (wire.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
@@ -160,13 +165,13 @@ class _Ledger:
 
 class ParameterShard:
     """One slice of the global theta (and of theta-) on the parameter service; shard 0 also keeps T,
-    the stop flag, the target network's version and the statistics. A threaded actor: every node's
-    exchange is a call, answered at once."""
+    the stop flag, the target network's version and the statistics. A threaded actor: each node's
+    exchanges arrive over its own connection (``serve``, ``link``), answered at once, in a thread
+    per node; the rest are Ray calls."""
 
-    def __init__(self, index: int, theta: np.ndarray, target: np.ndarray | None, stats: np.ndarray | None,
+    def __init__(self, theta: np.ndarray, target: np.ndarray | None, stats: np.ndarray | None,
                  frames: int, target_update: int, dtype: str):
         torch.set_num_threads(1)
-        self.index = index
         self.theta = _Ledger(theta, dtype)
         self.stats = _Ledger(stats, "fp64") if stats is not None else None
         self.target = None if target is None else np.array(target, copy=True)
@@ -218,6 +223,17 @@ class ParameterShard:
 
     def request_stop(self) -> None:
         self.stop = True
+
+    def serve(self, secret: bytes, host: str | None = None) -> tuple[str, int]:
+        """Listen for the nodes' exchanges on this shard's node (``link``); answers where."""
+        from asyncrl.backends.link import ShardServer
+
+        if host is None:
+            import ray
+
+            host = ray.util.get_node_ip_address()
+        self.server = ShardServer(self.exchange, wire_dtype(self.theta.dtype), secret, host)
+        return self.server.address
 
     def snapshot(self) -> tuple:
         with self.theta.lock:

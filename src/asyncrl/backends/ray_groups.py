@@ -9,7 +9,8 @@ Who owns what:
   node group         an actor holding as many CPUs as it has learners: the node's theta, its
                      RMSProp statistics g and its frame counters in shared memory, its learners as
                      processes (``LocalBackend``), and the exchanger, a thread that trades with
-                     the shards ``--exchange-rate`` times per second. A learner never waits for it.
+                     the shards ``--exchange-rate`` times per second, over a TCP connection of
+                     its own to each shard (``link``). A learner never waits for it.
 
 What is the paper's, and what differs across nodes: on a node, everything (Hogwild learners on one
 theta, one shared g). Across nodes, a learner sees the other nodes' updates one exchange late
@@ -21,6 +22,7 @@ service on the global T, and reaches a node with its next exchange.
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -38,7 +40,9 @@ from asyncrl.backends.exchange import (
     set_flat,
     set_stats,
     shard_slices,
+    wire_dtype,
 )
+from asyncrl.backends.link import ShardLink
 from asyncrl.backends.ray_cluster import describe_death, ray, require_ray
 from asyncrl.config import ConfigError, TrainConfig
 from asyncrl.nets import Network, build_network
@@ -56,7 +60,8 @@ class NodeGroup:
     """The learners of one node around their shared theta, and the node's exchanger."""
 
     def __init__(self, group: int, workers: Sequence[int], config: TrainConfig, spec: tuple, shards: list,
-                 slices: Sequence[slice], square_avg: list[np.ndarray] | None, alone: bool = False):
+                 slices: Sequence[slice], square_avg: list[np.ndarray] | None, links: tuple, alone: bool = False):
+        """``links``: (each shard's address, the run's secret) for the exchange's connections."""
         from asyncrl.backends.local import LocalBackend
 
         torch.set_num_threads(1)
@@ -68,6 +73,8 @@ class NodeGroup:
                                        init=config.optim.rms_init)
         if square_avg is not None:
             self.optimizer.load_state_dict({"square_avg": [torch.from_numpy(np.array(g)) for g in square_avg]})
+        addresses, secret = links
+        self.links = [ShardLink(a, secret, wire_dtype(config.run.exchange_dtype), ANSWER_SECONDS) for a in addresses]
         joined = ray.get([s.join.remote(group) for s in shards])
         self.exchanger = Exchanger(self.net.parameters(), norm_modules(self.net), slices,
                                    config.run.exchange_dtype, joined)
@@ -102,10 +109,9 @@ class NodeGroup:
         counts = self.backend.frame_counts
         local = int(counts[1:].sum())
         wires, stats = self.exchanger.send()
-        refs = [shard.exchange.remote(self.group, wire, local - self.reported if i == 0 else 0,
-                                      stats if i == 0 else None)
-                for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
-        replies = ray.get(refs)
+        for i, (link, wire) in enumerate(zip(self.links, wires, strict=True)):
+            link.send(self.group, wire, local - self.reported if i == 0 else 0, stats if i == 0 else None)
+        replies = [link.receive() for link in self.links]
         self.reported = local
         self.exchanger.receive([r[0] for r in replies], replies[0][1])
         _, _, frames, stop, version = replies[0]
@@ -122,7 +128,7 @@ class NodeGroup:
             started = time.monotonic()
             try:
                 self._exchange()
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError, OSError) as exc:
                 self.lost = f"a parameter-service shard was lost ({type(exc).__name__})"
             except Exception as exc:  # noqa: BLE001 (a node that no longer exchanges must not run on unseen)
                 self.lost = f"node group {self.group}'s exchanger failed ({type(exc).__name__}: {exc})"
@@ -155,8 +161,10 @@ class NodeGroup:
         if self.lost is None:
             try:
                 self._exchange()
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError, OSError):
                 pass
+        for link in self.links:
+            link.close()
         return events
 
 
@@ -184,7 +192,7 @@ class GroupedRayBackend:
 
         require_ray()
         self.affinity = NodeAffinitySchedulingStrategy
-        self.config, self.net = config, net
+        self.config = config
         self.spec = (obs_shape, actions, head, target_net is not None)
         self.frames_seen = start_frames
         theta = flat_params(list(net.parameters()))
@@ -195,10 +203,13 @@ class GroupedRayBackend:
         shard_cls = ray.remote(num_cpus=0, max_concurrency=64, max_restarts=0)(ParameterShard)
         self.shards = [
             shard_cls.options(scheduling_strategy="SPREAD").remote(
-                i, theta[s], None if target is None else target[s], stats if i == 0 else None, start_frames,
+                theta[s], None if target is None else target[s], stats if i == 0 else None, start_frames,
                 config.algo.target_update, config.run.exchange_dtype)
             for i, s in enumerate(self.slices)
         ]
+        # The exchanges' own connections (``link``): where each shard listens, and the run's secret.
+        secret = secrets.token_bytes(32)
+        self.links = (ray.get([s.serve.remote(secret) for s in self.shards]), secret)
         self.square_avg = [g.numpy().copy() for g in optimizer.square_avg]
         self.group_cls = ray.remote(max_concurrency=4, max_restarts=0)(NodeGroup)
         nodes = {n["NodeID"]: int(n["Resources"].get("CPU", 0)) for n in ray.nodes()
@@ -232,7 +243,7 @@ class GroupedRayBackend:
         actor = self.group_cls.options(
             num_cpus=len(workers) * self.config.run.torch_threads,
             scheduling_strategy=self.affinity(node_id=node, soft=True),
-        ).remote(group, workers, self.config, self.spec, self.shards, self.slices, square_avg,
+        ).remote(group, workers, self.config, self.spec, self.shards, self.slices, square_avg, self.links,
                  alone=len(self.group_workers) == 1)
         self.groups[group] = actor
         started = actor.start.remote()

@@ -11,23 +11,30 @@ For each offered rate (total calls per second over all clients) it reports:
   late           sends that waited for an answer because MAX_IN_FLIGHT calls were open (saturation)
   server CPU     per call, as CPU time (robust to a busy machine), measured inside the server actor:
                    in-call   thread CPU of the method body (``time.thread_time()`` around it)
-                   threads   CPU of the actor's executor threads that ran calls: the body plus Ray's
-                             deserialising the arguments and storing the reply
+                   threads   CPU of the actor's threads that ran calls: the body plus Ray's
+                             deserialising the arguments and storing the reply (over tcp: the
+                             connection's thread, receiving and sending)
                    process   CPU of the whole server process (Ray's I/O threads included), less its
                              idle rate measured before the sweep
   per core       the rate one core sustains at that cost: 1 / (process CPU per call)
 
 Targets (``--target``): ``push`` is today's server (``asyncrl.backends.ray_cluster.ParameterServer``,
 one actor, ``push(grad, lr, frames, events, obs, returns, worker) -> (theta, buffers, T, stop,
-target version)``). A sharded server's exchange is the next target to add here: a ``Target`` that
-creates its actors and says how one client calls them.
+target version)``). ``exchange`` is the node groups' sharded parameter service
+(``asyncrl.backends.exchange.ParameterShard``, ``--shards`` of them): a client is a node's exchanger
+(it forms its change from a network of the real size and applies the answer, and its CPU per
+exchange is reported too), reaching the shards over the node groups' own TCP connections
+(``--transport tcp``, as ``asyncrl.backends.link``) or by an actor call per shard (``ray``).
 
     python bench/ps_load.py --clients 2 --rates 10 25 50 100 200 --seconds 10 --repeats 3
     python bench/ps_load.py --params 10000 --clients 2 --rates 20 50 --seconds 3 --json out.json
 
 It starts one local Ray instance of its own (its own temp dir and ports) and shuts it down before it
-exits. ``--nodes K`` (a local multi-node cluster, the server alone on its head node, so arguments
-and replies cross between object stores) is reserved for the sharded target and not built yet.
+exits; with ``--nodes K``, K Ray nodes on this machine (``ray start``, token authentication on), the
+server alone on the head and the clients on the others, so arguments and replies cross between
+nodes as between machines (over loopback, on the same cores).
+
+    python bench/ps_load.py --target exchange --nodes 3 --clients 2 --rates 50 100 200 --seconds 4
 """
 
 from __future__ import annotations
@@ -132,6 +139,19 @@ def measured(server_cls, method: str = "push"):
     return Measured
 
 
+def random_change(params: int, seed: int) -> np.ndarray:
+    """A gradient, or a node's change of theta, of the real size."""
+    return (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+
+
+def ray_wait(refs: list, timeout: float | None) -> list | None:
+    """The replies of one call's refs, or None when they are not all in within ``timeout``."""
+    import ray
+
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+    return ray.get(refs) if len(ready) == len(refs) else None
+
+
 class PushTarget:
     """Today's server: one ParameterServer actor; a client calls ``push`` and gets theta back."""
 
@@ -155,11 +175,17 @@ class PushTarget:
         return [ray.get(self.server.sample.remote())]
 
     def message(self, params: int, seed: int) -> np.ndarray:
-        return (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+        return random_change(params, seed)
 
-    def call(self, grad: np.ndarray, worker: int) -> list:
+    def connect(self, worker: int) -> None:
+        return None
+
+    def call(self, grad: np.ndarray, worker: int, connection) -> list:
         """One learner segment's call: its gradient, lr, 20 frames (t_max 5, action repeat 4), no events."""
         return [self.server.push.remote(grad, 1e-4, 20, [], None, None, worker)]
+
+    def wait(self, refs: list, timeout: float | None) -> list | None:
+        return ray_wait(refs, timeout)
 
     def close(self) -> None:
         import ray
@@ -169,12 +195,17 @@ class PushTarget:
 
 class ExchangeTarget:
     """The node groups' parameter service: theta over ``shards`` ParameterShard actors (as
-    GroupedRayBackend makes them); a client is a node's exchanger, and one exchange is a call to every
-    shard with its slice of the node's change, answered with the others' changes."""
+    GroupedRayBackend makes them); a client is a node's exchanger, and one exchange goes to every
+    shard with its slice of the node's change, answered with theta (bf16: the others' changes).
+    ``transport``: ``tcp``, the node groups' own connections (``link``), or ``ray``, an actor call
+    per shard (the node groups' first design)."""
 
     name = "exchange"
 
-    def __init__(self, clients: int, shape, actions, server_options: dict, shards: int = 1, dtype: str = "fp32"):
+    def __init__(self, clients: int, shape, actions, server_options: dict, shards: int = 1, dtype: str = "fp32",
+                 transport: str = "tcp"):
+        import secrets
+
         import ray
 
         from asyncrl.backends.exchange import ParameterShard, shard_slices
@@ -186,8 +217,10 @@ class ExchangeTarget:
         theta = np.concatenate([p.detach().reshape(-1).numpy() for p in net.parameters()])
         self.slices = shard_slices(theta.size, shards)
         cls = ray.remote(num_cpus=0, max_concurrency=64, **server_options)(measured(ParameterShard, "exchange"))
-        self.shards = [cls.options(scheduling_strategy="SPREAD").remote(i, theta[s], None, None, 0, 10**9, dtype)
-                       for i, s in enumerate(self.slices)]
+        placement = {} if "scheduling_strategy" in server_options else {"scheduling_strategy": "SPREAD"}
+        self.shards = [cls.options(**placement).remote(theta[s], None, None, 0, 10**9, dtype) for s in self.slices]
+        self.transport, self.secret = transport, secrets.token_bytes(32)
+        self.addresses = ray.get([s.serve.remote(self.secret) for s in self.shards]) if transport == "tcp" else None
 
     def sample(self) -> list[dict]:
         import ray
@@ -209,12 +242,30 @@ class ExchangeTarget:
         """A node's change of theta since its last exchange, sliced per shard, as it travels."""
         from asyncrl.backends.exchange import encode
 
-        delta = (np.random.default_rng(seed).standard_normal(params) * 1e-3).astype(np.float32)
+        delta = random_change(params, seed)
         return [encode(delta[s], self.dtype) for s in self.slices]
 
-    def call(self, wires: list[np.ndarray], worker: int) -> list:
-        return [shard.exchange.remote(worker, wire, 20 if i == 0 else 0)
-                for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
+    def connect(self, worker: int) -> list | None:
+        """A client's connections to the shards (tcp), made in the client's process."""
+        from asyncrl.backends.exchange import wire_dtype
+        from asyncrl.backends.link import ShardLink
+
+        if self.transport != "tcp":
+            return None
+        return [ShardLink(a, self.secret, wire_dtype(self.dtype), 60) for a in self.addresses]
+
+    def call(self, wires: list[np.ndarray], worker: int, links: list | None):
+        if links is None:
+            return [shard.exchange.remote(worker, wire, 20 if i == 0 else 0)
+                    for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
+        for i, (link, wire) in enumerate(zip(links, wires, strict=True)):
+            link.send(worker, wire, 20 if i == 0 else 0, None)
+        return links
+
+    def wait(self, pending: list, timeout: float | None) -> list:
+        if self.addresses is None:
+            return ray_wait(pending, timeout)
+        return [link.receive() for link in pending]  # an exchanger waits for its exchange: no timeout
 
     def close(self) -> None:
         import ray
@@ -236,22 +287,19 @@ class Client:
         self.worker = worker
         self.grad = message
         self.node = target.node(worker) if target is not None and hasattr(target, "node") else None
+        self.connection = target.connect(worker) if target is not None else None
         self.cpu: list[tuple[float, float, int]] = []  # (time, process CPU, calls answered) at each answer
 
     def warmup(self, target, calls: int) -> None:
         """A few calls, one at a time: the first ones pay for connections and the server's first touches."""
-        import ray
-
         for _ in range(calls):
-            ray.get(target.call(self.grad, self.worker))
+            target.wait(target.call(self.grad, self.worker, self.connection), None)
 
     def run(self, target, rate: float, t0: float, seconds: float, phase: float, max_in_flight: int) -> dict:
-        import ray
-
         interval = 1.0 / rate
         scheduled = int(seconds * rate)
         end = t0 + seconds
-        open_calls: dict = {}  # the first ref of a call -> (all its refs, send time); answered when all are
+        open_calls: dict = {}  # a call's number -> (what it waits on, send time)
         latencies: list[float] = []
         in_window = late = 0
         lag: list[float] = []  # how far behind its schedule each send went
@@ -260,11 +308,10 @@ class Client:
         def take(timeout: float | None) -> bool:
             nonlocal in_window
             oldest = next(iter(open_calls))
-            refs, sent = open_calls[oldest]
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
-            if len(ready) < len(refs):
+            pending, sent = open_calls[oldest]
+            replies = target.wait(pending, timeout)  # a learner reads theta out of the reply
+            if replies is None:
                 return False
-            replies = ray.get(refs)  # the reply is local already; a learner reads theta out of it
             if self.node is not None:
                 self.node.receive([r[0] for r in replies], None)
             now = time.time()
@@ -287,8 +334,9 @@ class Client:
             if pause > 0:
                 time.sleep(pause)
             lag.append(max(0.0, -pause))
-            refs = target.call(self.node.send()[0] if self.node is not None else self.grad, self.worker)
-            open_calls[refs[0]] = (refs, time.time())
+            pending = target.call(self.node.send()[0] if self.node is not None else self.grad, self.worker,
+                                  self.connection)
+            open_calls[k] = (pending, time.time())
             if cpu_end is None and time.time() >= end:
                 cpu_end = (time.process_time(), in_window)
         while open_calls:
@@ -304,29 +352,51 @@ class Client:
 # --- the cluster --------------------------------------------------------------------------------
 
 class LocalCluster:
-    """A Ray instance of this script's own (``ray.init``, its own temp dir and ports), shut down by ``close``.
-
-    A local multi-node cluster (``ray start --head`` and ``ray start --address`` on this machine, the
-    server alone on the head, the clients on the others) is what the sharded target needs; it is
-    not built yet (``--nodes`` must be 1)."""
+    """The cluster the measurement runs on, shut down by ``close``. One node: a Ray instance of this
+    script's own (``ray.init``, its own temp dir and ports). ``nodes`` > 1: that many Ray nodes on
+    this machine (``nodes.LoopbackCluster``: ``ray start`` each, token authentication on), the server
+    alone on the head and the clients spread over the others, so every argument and reply crosses
+    between two nodes' object stores (or, over ``--transport tcp``, two nodes' sockets) as between
+    machines, but over loopback and on the same cores."""
 
     def __init__(self, nodes: int, clients: int):
-        import ray
+        self.loopback = None
+        self.server_options: dict = {}
+        self.client_options: list[dict] = [{} for _ in range(clients)]
+        if nodes == 1:
+            import ray
 
-        if nodes != 1:
-            raise NotImplementedError("--nodes > 1 (a local multi-node cluster) is not built yet")
-        self.temp_dir = tempfile.mkdtemp(prefix="rayps", dir="/tmp")  # short: Ray's socket paths live under it
-        ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=200 * 1024**2, _temp_dir=self.temp_dir,
-                 include_dashboard=False, log_to_driver=False, logging_level="ERROR", namespace="ps_load")
-        self.server_options: dict = {}  # a multi-node cluster would pin the server and the clients here
-        self.client_options: dict = {}
+            self.temp_dir = tempfile.mkdtemp(prefix="rayps", dir="/tmp")  # short: Ray's socket paths live under it
+            ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=200 * 1024**2, _temp_dir=self.temp_dir,
+                     include_dashboard=False, log_to_driver=False, logging_level="ERROR", namespace="ps_load")
+            return
+        from nodes import LoopbackCluster
+
+        self.temp_dir = None
+        self.loopback = LoopbackCluster(nodes, cpus=1)
+        # Ray reads its authentication settings when first imported: set them before.
+        assert "ray" not in sys.modules, "the driver must not import ray before the cluster's token is set"
+        os.environ.update({k: self.loopback.env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        ray.init(address=self.loopback.address, log_to_driver=False, logging_level="ERROR", namespace="ps_load")
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        head = next(n["NodeID"] for n in alive if "node:__internal_head__" in n["Resources"])
+        others = [n["NodeID"] for n in alive if n["NodeID"] != head]
+        self.server_options = {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=head, soft=False)}
+        self.client_options = [{"scheduling_strategy": NodeAffinitySchedulingStrategy(
+            node_id=others[i % len(others)], soft=False)} for i in range(clients)]
 
     def close(self) -> None:
         import ray
 
         if ray.is_initialized():
             ray.shutdown()
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if self.loopback is not None:
+            self.loopback.close()
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 # --- one measurement ----------------------------------------------------------------------------
@@ -441,6 +511,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shards", type=int, default=1, help="--target exchange: shards theta is split over")
     parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32",
                         help="--target exchange: what the changes travel as")
+    parser.add_argument("--transport", choices=("tcp", "ray"), default="tcp",
+                        help="--target exchange: tcp, the node groups' own connections to the shards; ray, "
+                             "an actor call per shard")
     parser.add_argument("--clients", type=int, default=2, help="synthetic learners (Ray actors)")
     parser.add_argument("--rates", type=float, nargs="+", default=[10, 25, 50, 100, 200],
                         help="offered total calls per second, over all clients")
@@ -450,28 +523,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", type=int, default=None,
                         help="an MLP of about this many parameters instead of the Atari A3C network")
     parser.add_argument("--nodes", type=int, default=1,
-                        help="1: one local Ray instance (a local multi-node cluster is not built yet)")
+                        help="1: one local Ray instance; more: that many Ray nodes on this machine (loopback), "
+                             "the server alone on the head, the clients on the others")
     parser.add_argument("--json", type=Path, default=None, help="write everything here")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.nodes < 1 or args.repeats < 1 or min(args.rates) <= 0:
         parser.error("--clients, --nodes, --repeats and --rates must be positive")
-    if args.nodes != 1:
-        parser.error("--nodes > 1 (a local multi-node cluster) is not built yet")
 
     shape, actions = network_spec(args.params)
     params = count_params(shape, actions)
     print(f"{args.target}: {args.clients} clients, {params:,} parameters ({4 * params / 1e6:.2f} MB each way), "
           f"{args.nodes} node(s); {machine()}", flush=True)
 
+    cluster = LocalCluster(args.nodes, args.clients)  # before importing ray: it may set Ray's token
     import ray
 
-    cluster = LocalCluster(args.nodes, args.clients)
     runs: dict[float, list[dict]] = {rate: [] for rate in args.rates}
     try:
-        options = {"shards": args.shards, "dtype": args.dtype} if args.target == "exchange" else {}
+        options = ({"shards": args.shards, "dtype": args.dtype, "transport": args.transport}
+                   if args.target == "exchange" else {})
         target = TARGETS[args.target](args.clients, shape, actions, cluster.server_options, **options)
-        client_cls = ray.remote(num_cpus=0, **cluster.client_options)(Client)
-        clients = [client_cls.remote(i, target.message(params, i), target) for i in range(args.clients)]
+        client_cls = ray.remote(num_cpus=0)(Client)
+        clients = [client_cls.options(**cluster.client_options[i]).remote(i, target.message(params, i), target)
+                   for i in range(args.clients)]
         ray.get([c.__ray_ready__.remote() for c in clients])
         idle = [target.sample()]
         time.sleep(3.0)
@@ -494,7 +568,7 @@ def main(argv: list[str] | None = None) -> None:
         cluster.close()
 
     table = [median_row(rows) for rows in runs.values()]
-    where = f", {args.shards} shard(s), {args.dtype}" if args.target == "exchange" else ""
+    where = f", {args.shards} shard(s), {args.dtype}, {args.transport}" if args.target == "exchange" else ""
     print(f"\n{args.target}{where}, {params:,} parameters, {args.clients} clients, {args.nodes} node(s), "
           f"{args.seconds:g} s per rate, median of {args.repeats}; {machine()}, Ray {env['ray']}, torch {env['torch']}\n")
     unit = "push" if args.target == "push" else "exchange"
@@ -516,7 +590,8 @@ def main(argv: list[str] | None = None) -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "command": [Path(sys.executable).name, *sys.argv], "target": args.target, "params": params,
-            **({"shards": args.shards, "dtype": args.dtype} if args.target == "exchange" else {}),
+            **({"shards": args.shards, "dtype": args.dtype, "transport": args.transport}
+               if args.target == "exchange" else {}),
             "bytes_each_way": 4 * params, "clients": args.clients, "nodes": args.nodes, "seconds": args.seconds,
             "repeats": args.repeats, "warmup": args.warmup, "max_in_flight": target.max_in_flight,
             "machine": env, "idle_server_cpu_per_second": idle_rate, "table": table,

@@ -36,17 +36,33 @@ def test_a_short_sweep_writes_every_field(tmp_path):
             assert run["achieved"] <= run["offered"]
 
 
-def test_the_sharded_exchange_is_measured_with_the_nodes_own_cost(tmp_path):
+@pytest.mark.parametrize("transport", ["tcp", "ray"])
+def test_the_sharded_exchange_is_measured_with_the_nodes_own_cost(tmp_path, transport):
     out = tmp_path / "exchange.json"
     result = subprocess.run([sys.executable, str(SCRIPT), "--target", "exchange", "--shards", "2", "--dtype", "bf16",
+                             "--transport", transport,
                              "--params", "10000", "--clients", "2", "--rates", "20", "--seconds", "2", "--warmup", "2",
                              "--json", str(out)], capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "exchanges/s per core" in result.stdout and "the node's exchanger, CPU per exchange" in result.stdout
     data = json.loads(out.read_text())
-    assert (data["target"], data["shards"], data["dtype"], data["max_in_flight"]) == ("exchange", 2, "bf16", 1)
+    assert (data["target"], data["shards"], data["dtype"], data["transport"], data["max_in_flight"]) == (
+        "exchange", 2, "bf16", transport, 1)
     (row,) = data["table"]
     assert 0 < row["achieved"] <= 20 and 0 < row["p50_ms"] <= row["p99_ms"]
     assert row["cpu_process_ms"] > 0 and row["client_cpu_ms"] > 0
     for run in data["runs"]["20.0"]:
         assert run["server_calls_in_window"] > 0  # every exchange reached both shards: counted once
+
+
+def test_the_exchange_is_measured_across_nodes_of_a_loopback_cluster(tmp_path):
+    """--nodes 2: a head with the shard and a second node with the clients, started with ray start."""
+    out = tmp_path / "nodes.json"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--target", "exchange", "--nodes", "2", "--params", "10000",
+                             "--clients", "2", "--rates", "20", "--seconds", "2", "--warmup", "2",
+                             "--json", str(out)], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert (data["nodes"], data["transport"]) == (2, "tcp")
+    (row,) = data["table"]
+    assert 0 < row["achieved"] <= 20 and row["cpu_process_ms"] > 0

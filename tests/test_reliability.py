@@ -449,6 +449,9 @@ def test_settings_without_effect_are_one_warning_each_and_config_json_records_wh
     (["--env", "CartPole-v1", "--preset", "mujoco-a3c"], ("--preset mujoco-a3c is the paper's setting for "
                                                          "continuous actions; CartPole-v1 has discrete ones")),
     (["--env", "CartPole-v1", "--algo", "one-step-q", "--t-max", "20"], "--t-max 20 has no effect"),
+    (["--env", "CartPole-v1", "--ray-shards", "4"], "--ray-shards 4 has no effect: it sets node groups'"),
+    (["--env", "CartPole-v1", "--backend", "ray", "--ray-layout", "per-learner", "--exchange-dtype", "bf16"],
+     "--exchange-dtype bf16 has no effect"),
 ])
 def test_print_config_warns_of_settings_without_effect(cli, args, fragment):
     result = cli("train", *args, "--print-config")

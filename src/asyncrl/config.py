@@ -539,7 +539,8 @@ def not_applying(config: TrainConfig, actions: ActionSpec | None = None) -> dict
 
 def ineffective_settings(config: TrainConfig, actions: ActionSpec | None = None) -> list[str]:
     """One warning per setting given (not None) in ``config``, before resolution, that has no
-    effect on its task, or that does not do what it says (a warm-up longer than the run)."""
+    effect on its task, or that does not do what it says (a warm-up longer than the run); and per
+    node-group setting changed from its default in a run without node groups."""
     resolved = resolve(config, actions)
     lines = []
     for (group, name), why in not_applying(resolved, actions).items():
@@ -547,6 +548,14 @@ def ineffective_settings(config: TrainConfig, actions: ActionSpec | None = None)
         if given is not None and given != used:
             lines.append(f"{flag_for(group, name)} {as_typed(given)} has no effect: {why}; config.json "
                          f"records {as_typed(used)}")
+    r = resolved.run
+    if r.backend != "ray" or r.ray_layout != "node-groups":
+        where = "--backend local" if r.backend != "ray" else f"--ray-layout {r.ray_layout}"
+        for name in ("ray_shards", "exchange_rate", "exchange_dtype"):
+            value, default = getattr(r, name), RunConfig.__dataclass_fields__[name].default
+            if value != default:  # these have defaults, not None: a value other than it was given
+                lines.append(f"{flag_for('run', name)} {as_typed(value)} has no effect: it sets node groups' "
+                             f"exchange (--backend ray --ray-layout node-groups), and this run is {where}")
     o, frames = resolved.optim, resolved.run.frames
     if o.lr_warmup_frames > frames:
         lines.append(f"--lr-warmup-frames {o.lr_warmup_frames:,} is beyond --frames {frames:,}: the learning "

@@ -39,7 +39,11 @@ is SB3's mean loss with clip 0.5, and its value weight 0.25 is SB3's vf_coef).
     python bench/atari.py --env ALE/Pong-v5 --minutes 60 --seeds 0 --baseline sb3-dqn --baseline-only
 
 Time is counted as `asyncrl train` counts it (`--max-seconds`, from the start of its training
-loop); the JSON also has each process's whole wall-clock, start-up and evaluation included.
+loop); the JSON also has each process's whole wall-clock, start-up and evaluation included, and
+each run's learning curve as ``curve_points`` (every minute: minutes, frames, mean of the last 10
+games), from which ``bench/table.py --figure`` draws the games side by side. ``--add-curves
+OUT_DIR`` gives them to an atari.json written before they were recorded, while its run
+directories still exist.
 """
 
 from __future__ import annotations
@@ -56,7 +60,15 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import episode_returns, first_reaching, fmt, machine, mean_or_none, plot_runs
+from common import (
+    curve_points,
+    episode_returns,
+    first_reaching,
+    fmt,
+    machine,
+    mean_or_none,
+    plot_runs,
+)
 
 from asyncrl.agent import ATARI_EVAL_EPSILON
 from asyncrl.config import parse_count
@@ -125,6 +137,7 @@ def run_asyncrl(args, seed: int, run_dir: Path) -> dict:
                        "max": evaluation["max_return"], "human_normalized": evaluation["human_normalized"],
                        "truncated_episodes": evaluation["truncated_episodes"]},
         "curve": str(png) if returns else None,
+        "curve_points": curve_points(run_dir / "metrics.csv", WINDOW),
     }
 
 
@@ -142,7 +155,23 @@ def run_sb3(args, seed: int, run_dir: Path) -> dict:
     result = json.loads((run_dir / "result.json").read_text())
     result["process_seconds"] = round(time.monotonic() - started, 1)
     result["reached"] = first_reaching(run_dir / "metrics.csv", args.score, WINDOW) if args.score is not None else None
+    result["curve_points"] = curve_points(run_dir / "metrics.csv", WINDOW)
     return result
+
+
+def add_curves(out_dir: Path) -> int:
+    """Give an out-dir's atari.json, written before runs recorded their curve, each run's
+    ``curve_points`` from its run directory's metrics.csv. Returns the runs it gave them to."""
+    path = out_dir / "atari.json"
+    results = json.loads(path.read_text())
+    added = 0
+    for run in (results.get("asyncrl") or []) + (results.get("baseline") or []):
+        metrics = Path(run["run_dir"]) / "metrics.csv"
+        if "curve_points" not in run and metrics.is_file():
+            run["curve_points"] = curve_points(metrics, results.get("window", WINDOW))
+            added += 1
+    path.write_text(json.dumps(results, indent=2))
+    return added
 
 
 def sb3_model(args, game: str, seed: int):
@@ -326,11 +355,19 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="a new directory for the runs, atari.json and curves.png "
                              "(default: runs/bench-atari-<game>-<time>)")
+    parser.add_argument("--add-curves", type=Path, default=None, metavar="OUT_DIR",
+                        help="train nothing: give OUT_DIR's atari.json, written before runs recorded their "
+                             "curve, each run's curve_points from its run directory")
     parser.add_argument("--sb3-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("train_flags", nargs="*", help="more `asyncrl train` flags, after --")
     args = parser.parse_args()
     if args.sb3_child is not None:
         sb3_child(args)
+        return
+    if args.add_curves is not None:
+        if not (args.add_curves / "atari.json").is_file():
+            parser.exit(2, f"atari.py: no atari.json in {args.add_curves}\n")
+        print(f"{args.add_curves / 'atari.json'}: curve points for {add_curves(args.add_curves)} run(s)")
         return
     if args.minutes <= 0 or args.eval_episodes < 1 or (args.frames is not None and args.frames < 1):
         parser.exit(2, "atari.py: --minutes and --frames must be positive and --eval-episodes at least 1\n")

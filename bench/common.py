@@ -48,6 +48,29 @@ def episode_returns(metrics: Path) -> list[float]:
         return [float(row["return"]) for row in csv.DictReader(f)]
 
 
+def curve_points(metrics: Path, window: int, every_seconds: float = 60.0) -> list[list[float]]:
+    """A run's learning curve, small enough for its result file: at every ``every_seconds`` of
+    training and at its last game, [minutes, frames, mean return of the last ``window`` games], as
+    of the last game ended by then; nothing before ``window`` games have ended."""
+    with open(metrics, newline="") as f:
+        games = sorted((float(r["wall_seconds"]), int(r["frames"]), float(r["return"])) for r in csv.DictReader(f))
+    returns = [g[2] for g in games]
+
+    def point(seconds: float, ended: int) -> list[float]:
+        return [round(seconds / 60, 3), games[ended - 1][1], round(sum(returns[ended - window : ended]) / window, 2)]
+
+    points, ended, due = [], 0, every_seconds
+    while games and due < games[-1][0]:
+        while games[ended][0] <= due:
+            ended += 1
+        if ended >= window:
+            points.append(point(due, ended))
+        due += every_seconds
+    if len(games) >= window:
+        points.append(point(games[-1][0], len(games)))
+    return points
+
+
 def mean_or_none(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 

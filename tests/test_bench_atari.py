@@ -54,6 +54,18 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
     assert run["evaluation"]["episodes"] == 1 and -21 <= run["evaluation"]["mean"] <= 21
     assert run["evaluation"]["std"] >= 0 and run["evaluation"]["human_normalized"] is not None
     assert Path(run["curve"]).stat().st_size > 0 and Path(report["curves"]).stat().st_size > 0
+    # The curve kept in the JSON ends at the run's last game: its frames and its last 10 games' mean.
+    *_, (minutes, frames, mean) = run["curve_points"]
+    assert 0 < minutes <= run["train_seconds"] / 60 + 1e-3 and frames <= run["frames"]
+    assert mean == pytest.approx(run["final_mean_last_10"], abs=0.01)
+    # --add-curves gives an atari.json written before curves were kept the same points, from the runs.
+    kept = json.loads((out / "atari.json").read_text())
+    for r in kept["asyncrl"] + (kept["baseline"] or []):
+        del r["curve_points"]
+    (out / "atari.json").write_text(json.dumps(kept))
+    added = _bench("--add-curves", str(out), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr[-2000:]
+    assert json.loads((out / "atari.json").read_text())["asyncrl"][0]["curve_points"] == run["curve_points"]
     # bench/probe.py reads the same run: which torso units fire, and the policy-gradient signal.
     probe = subprocess.run([sys.executable, str(BENCH.parent / "probe.py"), run["run_dir"], "--steps", "50",
                             "--signal", "--envs", "2", "--signal-steps", "40", "--returns", "5", "20"],
@@ -66,6 +78,7 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
         (sb3,) = report["baseline"]
         assert report["baseline_name"] == "sb3-a2c" and sb3["seed"] == 3 and sb3["frames"] > 0
         assert sb3["evaluation"]["episodes"] == 1 and -21 <= sb3["evaluation"]["mean"] <= 21
+        assert sb3["curve_points"][-1][1] <= sb3["frames"]
         assert "asyncrl" in result.stdout and "SB3 A2C" in result.stdout
     else:
         assert report["baseline"] is None
@@ -205,3 +218,19 @@ def test_the_probe_reads_a_q_network_per_action_and_refuses_its_signal(tmp_path,
     assert abs(sum(float(v) for v in shares.split("[")[1].rstrip("]").split(",")) - 1) < 0.01
     signal = _probe(run_dir, "--steps", "10", "--signal")
     assert signal.returncode == 2 and "--signal reads actor-critic networks only" in signal.stderr
+
+
+def test_a_runs_curve_is_kept_as_the_mean_of_its_last_games_every_minute(tmp_path):
+    curve_points = _bench_module("common").curve_points
+    metrics = tmp_path / "metrics.csv"
+    # Games end at 20, 40, ..., 200 seconds with returns 1, 2, ..., 10, at 1,000 frames a second.
+    rows = [f"{1000 * t},{t},0,{t // 20},100" for t in range(20, 201, 20)]
+    metrics.write_text("frames,wall_seconds,worker,return,length\n" + "\n".join(rows) + "\n")
+    assert curve_points(metrics, window=3) == [
+        [1.0, 60000, 2.0],  # by 60 s: games 1, 2, 3
+        [2.0, 120000, 5.0],  # by 120 s: the last three are 4, 5, 6
+        [3.0, 180000, 8.0],
+        [3.333, 200000, 9.0],  # the last game
+    ]
+    assert curve_points(metrics, window=11) == []  # fewer games than the window: no curve yet
+    assert curve_points(metrics, window=9)[0] == [3.0, 180000, 5.0]  # the first minute with 9 games

@@ -41,6 +41,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from atari import BASELINES
+from figure import BASELINE, FIVE_GAMES, five_games
+from figure import METHODS as FIVE_GAMES_METHODS
 
 from asyncrl.config import TrainConfig
 from asyncrl.run import read_config
@@ -533,6 +535,40 @@ def _atari_table(rows: list[dict]) -> list[str]:
          f"{', '.join(r['machines'])} | {_by_hand(r['files'])} | {_data(r['files'])}" for r in rows])
 
 
+# Published numbers to read the five games against (not run here).
+ANCHORS = (
+    "A2C after 40M frames (the PPO paper, arXiv 1707.06347, Table 6, mean of the last 100 training "
+    "episodes): BeamRider 3,031.7, Q*bert 10,065.7, Space Invaders 744.5; A2C after 10M steps (the RL "
+    "Zoo's benchmark.md): BeamRider 2,890, Q*bert 3,882. The paper's A3C FF after 1 day on 16 cores is "
+    "the last column, with human starts, not the no-op starts used here")
+FIGURE = "img/atari-five-games.png"  # under docs/: bench/table.py --figure docs/img/atari-five-games.png
+
+
+def _five_games_cell(row: dict | None) -> str:
+    if row is None:
+        return NONE
+    normalized = "" if row["normalized"] is None else f" ({row['normalized']:,.0f} %)"
+    seeds = len(row["means"])
+    known = [x for x in row["per_second"] if x is not None]
+    rate = f" at {statistics.mean(known) / 1e3:.1f}k/s" if known else ""
+    return f"{_cell(row['mean'])}{normalized}, {seeds} seed{'s' if seeds > 1 else ''}; {_millions(row['frames'])} frames{rate}"
+
+
+def five_games_table(rows: list[dict]) -> list[str]:
+    """The paper's five games × its methods and SB3 A2C: each cell the evaluation's mean over seeds
+    (human-normalised), the seeds, the frames and frames/s of the hour."""
+    cells = []
+    for game in FIVE_GAMES:
+        reference = lookup(f"ALE/{game}-v5")
+        found = [_find(rows, "asyncrl", m, game) for m in FIVE_GAMES_METHODS] + [_find(rows, "baseline", BASELINE, game)]
+        paper = reference.paper.get("a3c_ff_1day") if reference else None
+        cells.append(" | ".join([game, *map(_five_games_cell, found),
+                                 f"{_cell(reference.random)} / {_cell(reference.human)}" if reference else NONE,
+                                 _cell(paper)]))
+    return _markdown("game | " + " | ".join((*FIVE_GAMES_METHODS, BASELINE)) + " | random / human | the paper's A3C FF, 1 day",
+                     cells)
+
+
 def _mujoco_table(rows: list[dict]) -> list[str]:
     return _markdown(
         "task | method | steps per run: mean (budget) | evaluation: mean ± std over runs | seeds | minutes | steps/s | "
@@ -591,7 +627,15 @@ def results_page(root: Path) -> str:
              "[the experiments](experiments/README.md). This page is made from the JSON summaries in "
              "[`results/`](../results/README.md).")
     lines = [PAGE_HEADER, "", "# Results", "", intro, "", CAVEAT, ""]
-    lines += ["## Atari: 60 minutes, method × game", ""]
+    lines += ["## Atari: the paper's five games, 60 minutes", ""]
+    lines += five_games_table(atari)
+    lines += ["", (f"Published numbers to read them against: {ANCHORS}. Every cell's command, seeds and machine "
+                   "are in the next table.")]
+    if (results.parent / "docs" / FIGURE).is_file():
+        lines += ["", f"![The five games: score against minutes and against frames]({FIGURE})", "",
+                  (f"Drawn by `python bench/table.py --figure docs/{FIGURE}` from the runs' kept curves; a "
+                   "run made before curves were kept shows as its final evaluation's dot alone.")]
+    lines += ["", "## Atari: 60 minutes, method × game", ""]
     lines += _atari_table(atari) if atari else ["No results yet."]
     notes = sorted({key for row in atari + mujoco for key in row["same"]})
     lines += [""] + [f"† {EQUIVALENT[key]}." for key in notes if key in EQUIVALENT] + ([""] if notes else [])
@@ -699,9 +743,20 @@ def main() -> None:
     parser.add_argument("results", type=Path, nargs="*", help="atari.json files written by bench/atari.py")
     parser.add_argument("--page", action="store_true",
                         help="print docs/results.md: today's defaults, from the summaries in --results")
+    parser.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                        help="draw the paper's five games from --results into PNG (the page links "
+                             f"docs/{FIGURE})")
     parser.add_argument("--results", dest="results_dir", type=Path, default=REPO / "results", metavar="DIR",
                         help="the committed results (default: the repository's results/)")
     args = parser.parse_args()
+    if args.figure is not None:
+        if args.results or args.page:
+            parser.exit(2, "table.py: --figure reads --results DIR, and is not --page\n")
+        if not args.results_dir.is_dir():
+            parser.exit(2, f"table.py: no such results directory: {args.results_dir}\n")
+        out, without = five_games(atari_rows(args.results_dir)[0], args.figure)
+        print(f"{out}" + (f"; no curve kept, a dot alone: {', '.join(without)}" if without else ""))
+        return
     if args.page:
         if args.results:
             parser.exit(2, "table.py: --page reads --results DIR, not atari.json files\n")

@@ -8,7 +8,8 @@ or a result file.
   (``asyncrl.defaults``) and the paper's presets (``asyncrl.presets``);
 - ``docs/cli.md`` from the command-line parser (``asyncrl.cli.make_parser``);
 - ``docs/results.md`` and the README's "results" table from the result files in ``results/``
-  (``bench/table.py``).
+  (``bench/table.py``), and the five games' figure it shows, ``docs/img/atari-five-games.png``
+  (``bench/figure.py``; drawn, never checked: an image's bytes differ between matplotlib versions).
 """
 
 from __future__ import annotations
@@ -157,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is out of date")
     args = parser.parse_args(argv)
+    if not args.check:
+        from figure import five_games
+        from table import FIGURE, atari_rows
+
+        figure = ROOT / "docs" / FIGURE
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        five_games(atari_rows(ROOT / "results")[0], figure)  # before the page that links it
     stale = []
     for path, text in outputs().items():
         current = path.read_text(encoding="utf-8") if path.exists() else None

@@ -170,6 +170,8 @@ def _sb3_run(seed: int, mean: float, frames: int = 400_000, fps: float = 100.0) 
 
 
 def _rows(page: str, first_cell: str) -> list[str]:
+    """The rows of the page's tables after the five games' summary, whose first cell is ``first_cell``."""
+    page = page.split("## Atari: 60 minutes, method × game", 1)[-1]
     return [line for line in page.splitlines() if line.startswith(f"| {first_cell} |")]
 
 
@@ -337,7 +339,8 @@ def test_the_committed_results_are_the_benches_schemas_and_all_of_today(tmp_path
     for path in sorted((results / "atari").glob("*.json")):
         data = json.loads(path.read_text())
         assert set(data) - {"entered_by_hand"} == ATARI_KEYS, path
-        assert all(set(run) == ATARI_RUN_KEYS for run in data["asyncrl"]), path
+        # curve_points: kept since 2026-12-07; the files written before have none
+        assert all(set(run) - {"curve_points"} == ATARI_RUN_KEYS for run in data["asyncrl"]), path
     for path in sorted((results / "mujoco").glob("*.json")):
         data = json.loads(path.read_text())
         assert set(data) - {"entered_by_hand"} == MUJOCO_KEYS, path
@@ -359,3 +362,56 @@ def test_the_committed_results_are_the_benches_schemas_and_all_of_today(tmp_path
     readme = table.readme_results(REPO).strip().splitlines()
     assert len(readme) <= 12 and all(line.startswith(("| ", "|---")) for line in readme)
     assert (REPO / "docs" / "results.md").read_text().splitlines()[0] == page.splitlines()[0]
+
+
+def _curve(minutes: int, per_minute: float, frames_per_minute: int) -> list[list[float]]:
+    return [[float(m), m * frames_per_minute, per_minute * m] for m in range(1, minutes + 1)]
+
+
+def test_the_five_games_are_one_table_and_one_figure_of_every_methods_curves(tmp_path):
+    """The paper's five games x its methods: a cell per game and method from the rows of the page,
+    and a figure of the seeds' mean curves, by minutes and by frames."""
+    table = _module()
+    ff = [_atari_run(s, mean, env="ALE/BeamRider-v5", frames=20_000_000) for s, mean in ((0, 3000.0), (1, 5000.0))]
+    ff[0]["curve_points"] = _curve(60, 50.0, 300_000)
+    ff[1]["curve_points"] = _curve(58, 80.0, 350_000)
+    sb3 = _sb3_run(0, 900.0, frames=9_000_000)
+    _atari_json(tmp_path, "h80", ff, env="ALE/BeamRider-v5", baseline=[sb3], baseline_name="sb3-a2c")
+    nq = _atari_run(0, 20.0, "--algo n-step-q", env="ALE/Pong-v5")  # kept no curve: a dot alone
+    _atari_json(tmp_path, "h81", [nq], env="ALE/Pong-v5")
+    page = table.results_page(tmp_path)
+    grid = page.split("## Atari: the paper's five games, 60 minutes", 1)[1].split("##", 1)[0]
+    lines = [line for line in grid.splitlines() if line.startswith("| ")]
+    assert lines[0] == ("| game | A3C FF | A3C LSTM | n-step Q | one-step Q | one-step Sarsa | SB3 A2C | random / human "
+                        "| the paper's A3C FF, 1 day |")
+    assert [line.split(" | ")[0] for line in lines[1:]] == ["| BeamRider", "| Breakout", "| Pong", "| Qbert",
+                                                             "| SpaceInvaders"]
+    beam = lines[1].split(" | ")
+    # (4000 - 363.9) / (5774.7 - 363.9) = 67 %; SB3 A2C (900 - 363.9) / 5410.8 = 10 %.
+    assert beam[1] == "4,000.0 (67 %), 2 seeds; 20.0M frames at 0.3k/s" and beam[2] == "—"
+    assert beam[6].startswith("900.0 (10 %), 1 seed; 9.0M frames") and beam[8] == "13,235.9 |"
+    assert lines[3].split(" | ")[3].startswith("20.0 (136 %), 1 seed")  # Pong: (20 + 20.7) / 30
+    assert "BeamRider 3,031.7" in grid and "figure" not in grid.lower()  # no figure drawn yet: none linked
+
+    figure = _bench_module_figure()
+    curves = [__import__("numpy").asarray(r["curve_points"]) for r in ff]
+    minutes, means = figure.mean_by_minutes(curves)
+    assert minutes[0] == 1 and minutes[-1] == 58  # where both seeds have a point
+    assert means[0] == 65.0 and means[-1] == (50.0 * 58 + 80.0 * 58) / 2
+    frames, means = figure.mean_by_frames(curves, points=5)
+    assert frames[0] == 350_000 and frames[-1] == 60 * 300_000  # from the latest first point to the fewest frames
+    assert means[-1] == __import__("pytest").approx((50.0 * 60 + 80.0 * 18_000_000 / 350_000) / 2)
+
+    out = tmp_path / "five.png"
+    drawn = subprocess.run([sys.executable, str(TABLE), "--figure", str(out), "--results", str(tmp_path)],
+                           capture_output=True, text=True, check=False)
+    assert drawn.returncode == 0, drawn.stderr
+    # The baseline's run and Pong's n-step Q kept no curve: each is its final evaluation's dot.
+    assert out.stat().st_size > 0 and "a dot alone: BeamRider SB3 A2C, Pong n-step Q" in drawn.stdout
+
+
+def _bench_module_figure():
+    spec = importlib.util.spec_from_file_location("bench_figure", TABLE.parent / "figure.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -754,6 +754,8 @@ def main() -> None:
             parser.exit(2, "table.py: --figure reads --results DIR, and is not --page\n")
         if not args.results_dir.is_dir():
             parser.exit(2, f"table.py: no such results directory: {args.results_dir}\n")
+        if not args.figure.parent.is_dir():
+            parser.exit(2, f"table.py: no such directory for the figure: {args.figure.parent}\n")
         out, without = five_games(atari_rows(args.results_dir)[0], args.figure)
         print(f"{out}" + (f"; no curve kept, a dot alone: {', '.join(without)}" if without else ""))
         return

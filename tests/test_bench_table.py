@@ -408,6 +408,10 @@ def test_the_five_games_are_one_table_and_one_figure_of_every_methods_curves(tmp
     assert drawn.returncode == 0, drawn.stderr
     # The baseline's run and Pong's n-step Q kept no curve: each is its final evaluation's dot.
     assert out.stat().st_size > 0 and "a dot alone: BeamRider SB3 A2C, Pong n-step Q" in drawn.stdout
+    nowhere = subprocess.run([sys.executable, str(TABLE), "--figure", str(tmp_path / "no" / "five.png"), "--results",
+                              str(tmp_path)], capture_output=True, text=True, check=False)
+    assert nowhere.returncode == 2 and nowhere.stderr.strip().splitlines() == [
+        f"table.py: no such directory for the figure: {tmp_path / 'no'}"]
 
 
 def _bench_module_figure():

@@ -255,11 +255,12 @@ class ExchangeTarget:
         return [ShardLink(a, self.secret, wire_dtype(self.dtype), 60) for a in self.addresses]
 
     def call(self, wires: list[np.ndarray], worker: int, links: list | None):
+        from asyncrl.backends.link import send_all
+
         if links is None:
             return [shard.exchange.remote(worker, wire, 20 if i == 0 else 0)
                     for i, (shard, wire) in enumerate(zip(self.shards, wires, strict=True))]
-        for i, (link, wire) in enumerate(zip(links, wires, strict=True)):
-            link.send(worker, wire, 20 if i == 0 else 0, None)
+        send_all(links, worker, wires, 20, None)
         return links
 
     def wait(self, pending: list, timeout: float | None) -> list:

@@ -17,7 +17,7 @@ from asyncrl.backends.exchange import (
     shard_slices,
     wire_dtype,
 )
-from asyncrl.backends.link import ShardLink
+from asyncrl.backends.link import ShardLink, send_all
 from asyncrl.nets import ObsNorm
 
 SECRET = bytes(range(32))
@@ -58,8 +58,7 @@ class Node:
     def send(self):
         wires, _ = self.exchanger.send()
         if self.links is not None:  # the shards answer in their own threads; the replies wait in the socket
-            for link, w in zip(self.links, wires):
-                link.send(self.name, w, 10, None)
+            send_all(self.links, self.name, wires, 10, None)
             return None
         return [s.exchange(self.name, w, frames=10) for s, w in zip(self.shards, wires)]
 

@@ -49,7 +49,7 @@ def encode(values: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bf16":
         return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32)).to(torch.bfloat16).view(
             torch.int16).numpy()
-    return np.asarray(values, dtype=np.float64 if dtype == "fp64" else np.float32)
+    return np.asarray(values, dtype=wire_dtype(dtype))
 
 
 def wire_dtype(dtype: str) -> np.dtype:

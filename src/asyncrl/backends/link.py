@@ -105,6 +105,13 @@ class ShardServer:
         self.sock.close()
 
 
+def send_all(links: list, node: int, wires: list[np.ndarray], frames: int, stats: np.ndarray | None) -> None:
+    """One exchange's messages, each shard its slice; shard 0 also the node's new frames and its
+    statistics. Sent to every shard before any answer is read, so the shards work at once."""
+    for i, (link, wire) in enumerate(zip(links, wires, strict=True)):
+        link.send(node, wire, frames if i == 0 else 0, stats if i == 0 else None)
+
+
 class ShardLink:
     """A node's connection to one shard. ``send`` then ``receive`` is one exchange; a node sends to
     every shard before it receives from any, so the shards work on its exchange at once."""

@@ -42,7 +42,7 @@ from asyncrl.backends.exchange import (
     shard_slices,
     wire_dtype,
 )
-from asyncrl.backends.link import ShardLink
+from asyncrl.backends.link import ShardLink, send_all
 from asyncrl.backends.ray_cluster import describe_death, ray, require_ray
 from asyncrl.config import ConfigError, TrainConfig
 from asyncrl.nets import Network, build_network
@@ -109,8 +109,7 @@ class NodeGroup:
         counts = self.backend.frame_counts
         local = int(counts[1:].sum())
         wires, stats = self.exchanger.send()
-        for i, (link, wire) in enumerate(zip(self.links, wires, strict=True)):
-            link.send(self.group, wire, local - self.reported if i == 0 else 0, stats if i == 0 else None)
+        send_all(self.links, self.group, wires, local - self.reported, stats)
         replies = [link.receive() for link in self.links]
         self.reported = local
         self.exchanger.receive([r[0] for r in replies], replies[0][1])

@@ -1,9 +1,12 @@
 import contextlib
+import functools
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -23,6 +26,26 @@ def _sys_path_unchanged():
     saved = list(sys.path)
     yield
     sys.path[:] = saved
+
+
+BENCH_DIR = Path(__file__).parent.parent / "bench"
+
+
+@functools.cache
+def bench_module(name: str):
+    """bench/NAME.py imported as a module (bench/ is scripts, not a package), registered as bench_NAME
+    (a dataclass looks its module up there). bench/ is on sys.path while it imports, as when the
+    script runs, and off it after: its mujoco.py would shadow the MuJoCo package in later tests."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    path = list(sys.path)
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = path
+    return module
 
 
 @pytest.fixture

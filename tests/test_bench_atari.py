@@ -10,20 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import bench_module
+
 BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
-
-
-def _bench_module(name: str):
-    """bench/NAME.py imported as a module (bench/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH.parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    path = list(sys.path)
-    sys.path.insert(0, str(BENCH.parent))
-    try:
-        spec.loader.exec_module(module)  # the script puts bench/ on the path too
-    finally:  # bench/ stays off the path: its mujoco.py would shadow the MuJoCo package in later tests
-        sys.path[:] = path
-    return module
 
 
 def _bench(*args, cwd):
@@ -163,7 +152,7 @@ def test_atari_bench_refuses_an_existing_directory_and_a_missing_baseline_librar
                                        ("ALE/SpaceInvaders-v5", "SpaceInvadersNoFrameskip-v4"),
                                        ("BreakoutNoFrameskip-v4", "BreakoutNoFrameskip-v4")])
 def test_the_baseline_plays_the_same_game_without_sticky_actions(env, game):
-    assert _bench_module("atari").sb3_game(env) == game
+    assert bench_module("atari").sb3_game(env) == game
 
 
 def _probe(run_dir, *args):
@@ -197,7 +186,7 @@ def test_the_probe_reads_an_lstm_network_layer_by_layer_and_refuses_its_signal(t
 
 
 def test_the_probes_gates_are_the_lstms_own():
-    probe = _bench_module("probe")
+    probe = bench_module("probe")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(5, 3, batch_first=True)
     x, lengths = torch.randn(7, 5), [4, 3]  # two sequences, each from zeros
@@ -221,7 +210,7 @@ def test_the_probe_reads_a_q_network_per_action_and_refuses_its_signal(tmp_path,
 
 
 def test_a_runs_curve_is_kept_as_the_mean_of_its_last_games_every_minute(tmp_path):
-    curve_points = _bench_module("common").curve_points
+    curve_points = bench_module("common").curve_points
     metrics = tmp_path / "metrics.csv"
     # Games end at 20, 40, ..., 200 seconds with returns 1, 2, ..., 10, at 1,000 frames a second.
     rows = [f"{1000 * t},{t},0,{t // 20},100" for t in range(20, 201, 20)]

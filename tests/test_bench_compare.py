@@ -1,6 +1,5 @@
 """bench/compare.py: asyncrl's A3C against SB3 A2C, frames/s side by side."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,21 +9,10 @@ from pathlib import Path
 import pytest
 
 from asyncrl.defaults import ATARI_MAX_LEARNERS
+from conftest import bench_module
 
 COMPARE = Path(__file__).parent.parent / "bench" / "compare.py"
 TOO_SHORT = "too short to measure steady speed"
-
-
-def _compare_module():
-    """bench/compare.py imported as a module (bench/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_compare", COMPARE)
-    module = importlib.util.module_from_spec(spec)
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)  # the script puts bench/ on the path for its imports
-    finally:  # bench/ stays off the path: its mujoco.py would shadow the MuJoCo package in later tests
-        sys.path[:] = path
-    return module
 
 
 def test_compare_with_the_default_command_measures_both_and_runs_asyncrl_as_a_user_would(tmp_path):
@@ -59,7 +47,7 @@ def test_compare_refuses_learner_flags_with_the_default_command(tmp_path):
 
 
 def test_a_run_too_short_to_measure_is_said_so_and_left_out_of_the_median():
-    compare = _compare_module()
+    compare = bench_module("compare")
     line = compare.round_line(2, 3, "asyncrl A3C", None, 4)
     assert TOO_SHORT in line and "4 s" in line and line.startswith("round 2/3")
     assert "1,234 frames/s" in compare.round_line(1, 3, "asyncrl A3C", 1234.4, 4)
@@ -69,7 +57,7 @@ def test_a_run_too_short_to_measure_is_said_so_and_left_out_of_the_median():
 
 def test_compare_with_no_asyncrl_run_measured_says_so_writes_nulls_and_exits_3(tmp_path, monkeypatch, capsys):
     pytest.importorskip("stable_baselines3")  # compare.py refuses to start without it
-    compare = _compare_module()
+    compare = bench_module("compare")
     # Learners that never all started, whatever the host's speed: the runs themselves are stand-ins.
     monkeypatch.setattr(compare, "measure", lambda *args: {"workers": 2, "steady_fps": None, "overall_fps": 10.0,
                                                            "frames": 40, "process_seconds": 9.0})
@@ -88,7 +76,7 @@ def test_compare_with_no_asyncrl_run_measured_says_so_writes_nulls_and_exits_3(t
 
 def test_compare_takes_the_median_of_the_rounds_that_measured(tmp_path, monkeypatch, capsys):
     pytest.importorskip("stable_baselines3")
-    compare = _compare_module()
+    compare = bench_module("compare")
     speeds = iter([None, 900.0, 1100.0])
     monkeypatch.setattr(compare, "measure", lambda *args: {"workers": 2, "steady_fps": next(speeds),
                                                            "overall_fps": 10.0, "frames": 40, "process_seconds": 9.0})

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from asyncrl import defaults
+from conftest import bench_module
 
 BENCH = Path(__file__).parent.parent / "bench" / "mujoco.py"
 
@@ -67,13 +68,7 @@ def test_the_gait_is_read_from_the_runners_root_joints():
     import gymnasium as gym
     import numpy as np
 
-    spec = importlib.util.spec_from_file_location("bench_common", BENCH.parent / "common.py")
-    bench = importlib.util.module_from_spec(spec)
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(bench)
-    finally:  # bench/ stays off the path: the script's name would shadow the MuJoCo package
-        sys.path[:] = path
+    bench = bench_module("common")
     for task, runner in (("HalfCheetah-v5", True), ("Walker2d-v5", True), ("InvertedPendulum-v5", False),
                          ("Pendulum-v1", False)):
         env = gym.make(task)

@@ -1,6 +1,5 @@
 """bench/scale_model.py: the model's arithmetic on hand-checked cases, its monotonicity, its inputs, its CLI."""
 
-import importlib.util
 import itertools
 import json
 import math
@@ -10,23 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import bench_module
+
 SCRIPT = Path(__file__).parent.parent / "bench" / "scale_model.py"
 
 
-def _module():
-    """bench/scale_model.py imported as a module (bench/ is scripts, not a package); sys.path left as it was."""
-    spec = importlib.util.spec_from_file_location("bench_scale_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = path
-    return module
-
-
-sm = _module()
+sm = bench_module("scale_model")
 
 # Round numbers: 4 MB messages, 5 ms of server CPU per push, 20 updates/s per learner, a link of
 # exactly 1e9 B/s, no protocol overhead and no network latency.

@@ -68,6 +68,7 @@ from common import (
     machine,
     mean_or_none,
     plot_runs,
+    silent_sb3_logger,
 )
 
 from asyncrl.agent import ATARI_EVAL_EPSILON
@@ -216,6 +217,7 @@ def sb3_child(args) -> None:
     run_dir, seed, game = Path(args.sb3_child), args.seeds[0], sb3_game(args.env)
     run_dir.mkdir(parents=True)
     model, command, timesteps = sb3_model(args, game, seed)
+    model.set_logger(silent_sb3_logger())
     # Line-buffered, so that bench/curve.py can read the baseline's games while it trains.
     metrics = open(run_dir / "metrics.csv", "w", newline="", buffering=1)  # noqa: SIM115 (written while SB3 trains)
     writer = csv.writer(metrics)

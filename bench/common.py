@@ -160,3 +160,12 @@ def sb3_episodes(model, env, episodes: int) -> tuple[list[float], list[int], dic
             returns.append(float(infos[0]["episode"]["r"]))
             lengths.append(int(infos[0]["episode"]["l"]))
     return returns, lengths, (gait.summary() if gait is not None else None)
+
+
+def silent_sb3_logger():
+    """A logger for an SB3 baseline that writes nothing anywhere. With verbose=0 and no tensorboard_log,
+    SB3 still makes an empty folder, tempdir/SB3-<date-time>, for every learn(); the benches keep their
+    own metrics.csv, so they hand SB3 this logger instead (set_logger) and leave the temp folder alone."""
+    from stable_baselines3.common.logger import Logger
+
+    return Logger(folder=None, output_formats=[])

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine
+from common import machine, silent_sb3_logger
 from throughput import measure
 
 SB3_ENV = "PongNoFrameskip-v4"  # ALE/Pong-v5 without its frameskip and sticky actions: what AtariWrapper expects
@@ -64,6 +64,7 @@ def sb3_child(seconds: float) -> None:
     env = VecFrameStack(make_atari_env(SB3_ENV, n_envs=16, seed=0), n_stack=4)
     model = A2C("CnnPolicy", env, n_steps=5, ent_coef=0.01, vf_coef=0.25, seed=0, verbose=0,
                 policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}})
+    model.set_logger(silent_sb3_logger())
 
     class Clock(BaseCallback):
         """Starts the clock at the first step (start-up excluded) and stops training at the limit."""

@@ -42,7 +42,16 @@ from pathlib import Path
 # `import mujoco` finds this file instead. Take what it shares from the folder, then leave it.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
-from common import episode_returns, fmt, machine, mean_or_none, plot_runs, replay_gait, sb3_episodes
+from common import (
+    episode_returns,
+    fmt,
+    machine,
+    mean_or_none,
+    plot_runs,
+    replay_gait,
+    sb3_episodes,
+    silent_sb3_logger,
+)
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -155,6 +164,7 @@ def sb3_child(args) -> None:
         kwargs["learning_rate"] = lambda remaining: remaining * start
     env = VecNormalize(make_vec_env(args.env, n_envs=zoo["n_envs"], seed=seed), **zoo["normalize"])
     model = A2C("MlpPolicy", env, seed=seed, verbose=0, **kwargs)
+    model.set_logger(silent_sb3_logger())
     command = (f"A2C('MlpPolicy', VecNormalize(make_vec_env('{args.env}', n_envs={zoo['n_envs']}), "
                f"**{zoo['normalize']}), **{zoo['kwargs']})")
     metrics = open(run_dir / "metrics.csv", "w", newline="")  # noqa: SIM115 (written while SB3 trains)

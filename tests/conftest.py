@@ -2,8 +2,10 @@ import contextlib
 import functools
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,15 @@ def bench_module(name: str):
     finally:
         sys.path[:] = path
     return module
+
+
+@pytest.fixture
+def own_tempdir():
+    """A fresh temp folder to hand a subprocess as its TMPDIR, to see what it leaves there. Made by
+    mkdtemp, not under tmp_path: a Unix socket's path (multiprocessing makes some there) has a length limit."""
+    path = Path(tempfile.mkdtemp(prefix="asyncrl-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +16,20 @@ from conftest import bench_module
 BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
 
 
-def _bench(*args, cwd):
+def _bench(*args, cwd, tempdir=None):
+    env = {**os.environ, "TMPDIR": str(tempdir)} if tempdir else None
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False)
+                          timeout=600, check=False, env=env)
 
 
-def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
+def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdir):
     out = tmp_path / "bench"
     baseline = ["--baseline", "sb3-a2c"] if importlib.util.find_spec("stable_baselines3") else []
     # Both runs stop at the score after their first 10 games; the 2 minutes only bound a slow host
     # (0.4 minutes were too few for 10 games on a day the host ran at half speed).
     result = _bench("--env", "ALE/Pong-v5", "--seeds", "3", "--minutes", "2", "--score", "-21",
                     "--eval-episodes", "1", "--out-dir", str(out), *baseline,
-                    "--", "--workers", "2", "--envs-per-worker", "8", cwd=tmp_path)
+                    "--", "--workers", "2", "--envs-per-worker", "8", cwd=tmp_path, tempdir=own_tempdir)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
     assert report["env"] == "ALE/Pong-v5" and report["minutes"] == 2 and report["score"] == -21
@@ -69,6 +71,7 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path):
         assert sb3["evaluation"]["episodes"] == 1 and -21 <= sb3["evaluation"]["mean"] <= 21
         assert sb3["curve_points"][-1][1] <= sb3["frames"]
         assert "asyncrl" in result.stdout and "SB3 A2C" in result.stdout
+        assert not list(own_tempdir.glob("SB3-*"))  # SB3's own logger folder: the bench keeps metrics.csv instead
     else:
         assert report["baseline"] is None
 
@@ -94,14 +97,14 @@ def test_atari_bench_at_equal_frames_stops_both_runs_at_the_budget(tmp_path):
     assert run["evaluation"]["episodes"] == 1
 
 
-def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memory(tmp_path):
+def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memory(tmp_path, own_tempdir):
     pytest.importorskip("stable_baselines3", reason="the SB3 baseline needs the [bench] extra (pip install -e '.[bench]')")
     out = tmp_path / "bench"
     # 8,000 frames are 2,000 DQN steps: 500 to fill the memory, then a gradient step every 4 (after
     # steps 504, 508, ..., 1996; the rollout that reaches the budget ends training before its step).
     result = _bench("--env", "ALE/Breakout-v5", "--seeds", "2", "--frames", "8000", "--minutes", "5",
                     "--eval-episodes", "2", "--out-dir", str(out), "--baseline", "sb3-dqn", "--baseline-only",
-                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500", cwd=tmp_path)
+                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500", cwd=tmp_path, tempdir=own_tempdir)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
     assert report["baseline_name"] == "sb3-dqn"
@@ -114,6 +117,7 @@ def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memor
     assert "target_update_interval=10000" in dqn["command"] and "exploration_final_eps=0.1" in dqn["command"]
     assert dqn["evaluation"]["episodes"] == 2 and 0 <= dqn["evaluation"]["mean"] <= 864
     assert "SB3 DQN" in result.stdout and "SB3 A2C" not in result.stdout
+    assert not list(own_tempdir.glob("SB3-*"))
     # Its games' lengths are agent steps, as asyncrl's, not frames (4 times as many): together the
     # 2,000 steps it took and at most the steps its resets add per game (up to 30 no-op frames at a
     # game's start, a no-op and two FIRE steps after each of Breakout's 5 lives).

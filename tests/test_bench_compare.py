@@ -15,10 +15,11 @@ COMPARE = Path(__file__).parent.parent / "bench" / "compare.py"
 TOO_SHORT = "too short to measure steady speed"
 
 
-def test_compare_with_the_default_command_measures_both_and_runs_asyncrl_as_a_user_would(tmp_path):
+def test_compare_with_the_default_command_measures_both_and_runs_asyncrl_as_a_user_would(tmp_path, own_tempdir):
     out = tmp_path / "compare.json"
     result = subprocess.run([sys.executable, str(COMPARE), "--seconds", "4", "--rounds", "1", "--default",
-                             "--json", str(out)], capture_output=True, text=True, check=False, timeout=300)
+                             "--json", str(out)], capture_output=True, text=True, check=False, timeout=300,
+                            env={**os.environ, "TMPDIR": str(own_tempdir)})
     assert out.exists(), result.stderr
     measured = json.loads(out.read_text())
     # the default command: no preset, no --workers, so the learners and environments are the defaults'
@@ -26,6 +27,7 @@ def test_compare_with_the_default_command_measures_both_and_runs_asyncrl_as_a_us
     [ours], [theirs] = measured["asyncrl"], measured["sb3_a2c"]
     assert ours["workers"] == min(os.cpu_count(), ATARI_MAX_LEARNERS)  # the default's: one learner per core
     assert theirs["frames"] > 0 and theirs["fps"] > 0
+    assert not list(own_tempdir.glob("SB3-*"))  # SB3's own logger folder, which the bench does not want
     # 4 s may end before every learner has started on a busy host: then there is no steady speed.
     if ours["steady_fps"] is None:
         assert result.returncode == 3, result.stderr

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +13,18 @@ from conftest import bench_module
 BENCH = Path(__file__).parent.parent / "bench" / "mujoco.py"
 
 
-def _bench(*args, cwd):
+def _bench(*args, cwd, tempdir=None):
+    env = {**os.environ, "TMPDIR": str(tempdir)} if tempdir else None
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False)
+                          timeout=600, check=False, env=env)
 
 
-def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
+def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdir):
     out = tmp_path / "bench"
     baseline = ["--baseline", "sb3-a2c"] if importlib.util.find_spec("stable_baselines3") else []
     result = _bench("--env", "Pendulum-v1", "--seeds", "2", "--steps", "3000", "--minutes", "3",
                     "--eval-episodes", "2", "--out-dir", str(out), *baseline,
-                    "--", "--workers", "2", "--reward-norm", "--obs-norm", cwd=tmp_path)
+                    "--", "--workers", "2", "--reward-norm", "--obs-norm", cwd=tmp_path, tempdir=own_tempdir)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "mujoco.json").read_text())
     assert report["env"] == "Pendulum-v1" and report["steps"] == 3000 and "cores" in report["machine"]
@@ -46,6 +48,7 @@ def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path):
         assert sb3["evaluation"]["episodes"] == 2 and -2000 < sb3["evaluation"]["mean"] <= 0
         assert sb3["evaluation"]["mean_length"] == 200 and sb3["evaluation"]["gait"] is None
         assert "SB3 A2C" in result.stdout and "asyncrl" in result.stdout
+        assert not list(own_tempdir.glob("SB3-*"))  # SB3's own logger folder: the bench keeps metrics.csv instead
     else:
         assert report["baseline"] is None
 

@@ -51,10 +51,12 @@ def bench_module(name: str):
 
 
 @pytest.fixture
-def own_tempdir():
-    """A fresh temp folder to hand a subprocess as its TMPDIR, to see what it leaves there. Made by
-    mkdtemp, not under tmp_path: a Unix socket's path (multiprocessing makes some there) has a length limit."""
-    path = Path(tempfile.mkdtemp(prefix="asyncrl-"))
+def own_tempdir(monkeypatch):
+    """A fresh temp folder, the TMPDIR of every subprocess the test starts, to see what they leave there.
+    Made by mkdtemp, not under tmp_path: a Unix socket's path (multiprocessing makes some there) has a
+    length limit."""
+    path = Path(tempfile.mkdtemp(prefix="asyncrl-"))  # before TMPDIR changes: this fixes pytest's own, cached
+    monkeypatch.setenv("TMPDIR", str(path))
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

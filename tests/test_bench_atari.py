@@ -3,7 +3,6 @@
 import csv
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +15,9 @@ from conftest import bench_module
 BENCH = Path(__file__).parent.parent / "bench" / "atari.py"
 
 
-def _bench(*args, cwd, tempdir=None):
-    env = {**os.environ, "TMPDIR": str(tempdir)} if tempdir else None
+def _bench(*args, cwd):
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False, env=env)
+                          timeout=600, check=False)
 
 
 def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdir):
@@ -29,7 +27,7 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdi
     # (0.4 minutes were too few for 10 games on a day the host ran at half speed).
     result = _bench("--env", "ALE/Pong-v5", "--seeds", "3", "--minutes", "2", "--score", "-21",
                     "--eval-episodes", "1", "--out-dir", str(out), *baseline,
-                    "--", "--workers", "2", "--envs-per-worker", "8", cwd=tmp_path, tempdir=own_tempdir)
+                    "--", "--workers", "2", "--envs-per-worker", "8", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
     assert report["env"] == "ALE/Pong-v5" and report["minutes"] == 2 and report["score"] == -21
@@ -104,7 +102,7 @@ def test_atari_bench_with_the_dqn_baseline_alone_trains_it_from_its_replay_memor
     # steps 504, 508, ..., 1996; the rollout that reaches the budget ends training before its step).
     result = _bench("--env", "ALE/Breakout-v5", "--seeds", "2", "--frames", "8000", "--minutes", "5",
                     "--eval-episodes", "2", "--out-dir", str(out), "--baseline", "sb3-dqn", "--baseline-only",
-                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500", cwd=tmp_path, tempdir=own_tempdir)
+                    "--dqn-buffer", "1000", "--dqn-learning-starts", "500", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
     assert report["baseline_name"] == "sb3-dqn"

@@ -18,8 +18,7 @@ TOO_SHORT = "too short to measure steady speed"
 def test_compare_with_the_default_command_measures_both_and_runs_asyncrl_as_a_user_would(tmp_path, own_tempdir):
     out = tmp_path / "compare.json"
     result = subprocess.run([sys.executable, str(COMPARE), "--seconds", "4", "--rounds", "1", "--default",
-                             "--json", str(out)], capture_output=True, text=True, check=False, timeout=300,
-                            env={**os.environ, "TMPDIR": str(own_tempdir)})
+                             "--json", str(out)], capture_output=True, text=True, check=False, timeout=300)
     assert out.exists(), result.stderr
     measured = json.loads(out.read_text())
     # the default command: no preset, no --workers, so the learners and environments are the defaults'

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,9 @@ from conftest import bench_module
 BENCH = Path(__file__).parent.parent / "bench" / "mujoco.py"
 
 
-def _bench(*args, cwd, tempdir=None):
-    env = {**os.environ, "TMPDIR": str(tempdir)} if tempdir else None
+def _bench(*args, cwd):
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False, env=env)
+                          timeout=600, check=False)
 
 
 def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdir):
@@ -24,7 +22,7 @@ def test_mujoco_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempd
     baseline = ["--baseline", "sb3-a2c"] if importlib.util.find_spec("stable_baselines3") else []
     result = _bench("--env", "Pendulum-v1", "--seeds", "2", "--steps", "3000", "--minutes", "3",
                     "--eval-episodes", "2", "--out-dir", str(out), *baseline,
-                    "--", "--workers", "2", "--reward-norm", "--obs-norm", cwd=tmp_path, tempdir=own_tempdir)
+                    "--", "--workers", "2", "--reward-norm", "--obs-norm", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "mujoco.json").read_text())
     assert report["env"] == "Pendulum-v1" and report["steps"] == 3000 and "cores" in report["machine"]

@@ -72,6 +72,8 @@ def five_games(rows: list[dict], out: Path) -> tuple[Path, list[str]]:
             label = f"{row['method']} ({len(row['means'])} seed{'s' if len(row['means']) > 1 else ''})"
             curves = _curves(row)
             if curves:
+                if len(curves) < len(row["means"]):  # older seeds' run directories were not kept: a dot only
+                    label += f"; curve: {len(curves)} of them"
                 by_minutes.plot(*mean_by_minutes(curves), label=label, **style)
                 by_frames.plot(*mean_by_frames(curves), label=label, **style)
             else:

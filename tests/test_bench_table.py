@@ -213,6 +213,7 @@ def test_results_under_other_settings_or_budgets_are_left_out_of_the_page(tmp_pa
     not_shown = page[page.index("## Not shown"):]
     assert "atari/old.json, seed 2: optim.lr_anneal true (today false)" in not_shown
     assert "atari/old.json, seed 3: optim.lr 0.0007 (today 0.0001)" in not_shown
+    assert not_shown.count("optim.lr 0.0007") == 1  # flagged and recorded both: told once
     assert "atari/old.json, seed 4: stopped at its score" in not_shown
     (seed5,) = [line for line in not_shown.splitlines() if line.startswith("- atari/old.json, seed 5: ")]
     assert seed5.endswith("run.workers 16 (today's default on 2 cores: 2)")

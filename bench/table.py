@@ -282,8 +282,8 @@ def today_differences(env_id: str, words: list[str], settings: dict | None, *, c
         detail = f": {exc}" if isinstance(exc, ValueError) else ""
         return [f"flags today's asyncrl does not take ({' '.join(words)}){detail}"], set()
     now, flagged = _flat(today), _flat(theirs)
-    told = {key for key, value in flagged.items() if key not in PER_RUN_FIELDS and not _same(value, now[key])}
-    differences = [f"{key} {as_json(flagged[key])} (today {as_json(now[key])})" for key in flagged if key in told]
+    told = [key for key, value in flagged.items() if key not in PER_RUN_FIELDS and not _same(value, now[key])]
+    differences = [f"{key} {as_json(flagged[key])} (today {as_json(now[key])})" for key in told]
     same: set[str] = set()
     for key, value in recorded.items():
         if key == "run.workers" or key in told or key not in now or _same(value, now[key]):

@@ -71,7 +71,6 @@ from common import (
     silent_sb3_logger,
 )
 
-from asyncrl.agent import ATARI_EVAL_EPSILON
 from asyncrl.config import parse_count
 
 WINDOW = 10  # games in the running mean that --score is judged by
@@ -259,6 +258,8 @@ def sb3_child(args) -> None:
     # unclipped scores, up to 30 no-ops at reset (AtariWrapper's), at most 18,000 frames each.
     # A2C samples its policy; DQN acts as `asyncrl evaluate` plays a Q method on Atari.
     if args.baseline == "sb3-dqn":
+        from asyncrl.agent import ATARI_EVAL_EPSILON  # here, not at the top: it imports PyTorch
+
         model.exploration_rate = ATARI_EVAL_EPSILON
     eval_env = VecFrameStack(make_atari_env(game, n_envs=1, seed=seed + 10_000, wrapper_kwargs={
         "clip_reward": False, "terminal_on_life_loss": False}), n_stack=4)

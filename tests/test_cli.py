@@ -144,6 +144,25 @@ def test_evaluate_without_a_run_directory_is_a_clear_error(cli, tmp_path):
     assert_one_line_error(cli("evaluate", str(tmp_path / "missing")), "not an asyncrl run directory")
 
 
+@pytest.mark.parametrize("argv, code", [
+    (["train", "--env", "CartPole-v1", "--frames", "0"], 2),
+    (["train", "--env", "CartPole-v2"], 2),
+    (["train", "--env", "ALE/Pong-v5", "--print-config"], 0),
+    (["evaluate", "missing"], 2),
+    (["play", "missing", "--episodes", "1"], 2),
+    (["plot", "missing", "--smooth", "0"], 2),
+])
+def test_a_refused_command_line_and_print_config_answer_before_pytorch_is_imported(tmp_path, argv, code):
+    """A typo costs a fraction of a second, not PyTorch's import (seconds on a busy machine)."""
+    script = ("import sys\nfrom asyncrl.cli import main\ncode = main(sys.argv[1:])\n"
+              "print('PyTorch imported:', 'torch' in sys.modules)\nsys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", script, *argv], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "PyTorch imported: False", proc.stdout[-500:]
+    assert code == 0 or len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 def test_help_shows_every_hyperparameter_with_its_default_and_the_papers(cli):
     result = cli("train", "--help")
     assert result.returncode == 0

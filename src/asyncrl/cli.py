@@ -156,7 +156,7 @@ def warn_continuous_preset(preset: str | None, config: TrainConfig) -> None:
     if preset is None or PRESETS[preset].atari or is_atari(config.env.env_id):
         return
     from asyncrl.config import resolve
-    from asyncrl.trainer import check_environment
+    from asyncrl.envs import check_environment
 
     _, actions = check_environment(resolve(config))
     if not actions.continuous:
@@ -180,9 +180,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     warn_continuous_preset(args.preset_used, config)
     if args.print_config:
         from asyncrl.config import ineffective_settings, resolve
+        from asyncrl.envs import check_environment
         from asyncrl.errors import SettingWarning
         from asyncrl.presets import paper_differences, paper_preset_for
-        from asyncrl.trainer import check_environment
 
         _, actions = check_environment(resolve(config))
         resolved = resolve(config, actions)
@@ -196,6 +196,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             for line in differences:
                 print(f"  {line}", file=sys.stderr)
         return 0
+    from asyncrl.config import resolve
+    from asyncrl.envs import check_env_id
+
+    # A bad value or environment id answers in a fraction of a second, without importing PyTorch
+    # first; train() checks the same again, and builds the environment, for callers of the API.
+    check_env_id(resolve(config).env.env_id)
     from asyncrl.trainer import train  # PyTorch: only once the command line is known to be sound
 
     train(config, resume=args.resume, progress=not args.quiet)
@@ -203,9 +209,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from asyncrl.evaluate import evaluate
-
     check_play_args(args)
+    check_run_dir(args)
+    from asyncrl.evaluate import evaluate  # PyTorch: after the arguments are known to be sound
+
     result = evaluate(args.run_dir, episodes=args.episodes, seed=args.seed, deterministic=args.deterministic,
                       epsilon=args.epsilon, max_episode_frames=args.max_episode_frames)
     if args.json:
@@ -240,6 +247,13 @@ def check_play_args(args: argparse.Namespace) -> None:
     check_path_name(args.run_dir, what="RUN_DIR")
 
 
+def check_run_dir(args: argparse.Namespace) -> None:
+    """Not a run directory: say so before PyTorch is imported (the command then reads it again)."""
+    from asyncrl.run import read_config
+
+    read_config(Path(args.run_dir))
+
+
 def _policy_text(policy: str) -> str:
     names = {"sampled": "sampled from pi", "greedy": "greedy (argmax)",
              "gaussian mean": "the Gaussian policy's mean (no exploration noise)"}
@@ -256,11 +270,11 @@ def _protocol_text(result: dict) -> str:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from asyncrl.play import play
-
     check_play_args(args)
     if args.fps is not None and not args.fps > 0:
         raise ConfigError(f"--fps must be positive, got {args.fps}")
+    check_run_dir(args)
+    from asyncrl.play import play
 
     def show(index: int, ret: float, length: int) -> None:
         print(f"episode {index + 1}: return {ret:g}, {length:,} steps", flush=True)
@@ -277,10 +291,10 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from asyncrl.plot import plot_runs
-
     if args.smooth is not None and args.smooth < 1:
         raise ConfigError(f"--smooth must be a positive integer, got {args.smooth}")
+    from asyncrl.plot import plot_runs
+
     out = plot_runs(args.run_dirs, args.output, labels=args.label, window=args.smooth, title=args.title)
     print(f"wrote {out}")
     return 0

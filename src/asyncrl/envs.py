@@ -25,7 +25,7 @@ from gymnasium.wrappers import (
     RecordEpisodeStatistics,
 )
 
-from asyncrl.config import ConfigError, EnvConfig
+from asyncrl.config import ConfigError, EnvConfig, TrainConfig
 
 _ale_registered = False
 
@@ -215,3 +215,15 @@ def describe_spaces(env: gym.Env) -> tuple[tuple[int, ...], np.dtype, ActionSpec
             "(vector observations or stacked frames only)"
         )
     return tuple(obs_space.shape), obs_space.dtype, actions
+
+
+def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], ActionSpec]:
+    """Make the environment once, before any process starts, so a bad id or space fails early.
+
+    Gymnasium alone, no PyTorch: ``--print-config`` and a bad command line answer at once."""
+    env = build_env(config.env, training=True)
+    try:
+        obs_shape, _, actions = describe_spaces(env)
+    finally:
+        env.close()
+    return obs_shape, actions

@@ -308,7 +308,7 @@ def sweep(config: TrainConfig | None, runs: int = 50, *, sweep_dir: str | os.Pat
         if config.run.seed + runs - 1 > MAX_SEED:
             raise ConfigError(f"--seed {config.run.seed} leaves no room for {runs} runs' seeds (run i takes "
                               f"--seed + i, at most {MAX_SEED})")
-        from asyncrl.trainer import check_environment
+        from asyncrl.envs import check_environment
 
         # A bad setting fails here, once, not in every run: each grid combination is checked.
         for combo in grid_combinations(grid) if grid else [{}]:

@@ -19,7 +19,7 @@ import torch
 from asyncrl.algos.q import FINAL_EPSILON_PROBS, FINAL_EPSILONS
 from asyncrl.backends import HangWatch
 from asyncrl.config import ConfigError, TrainConfig, conflicts, ineffective_settings, resolve
-from asyncrl.envs import ActionSpec, build_env, describe_spaces
+from asyncrl.envs import check_environment
 from asyncrl.errors import SettingWarning, StoppedBeforeStart, TrainingError, WriteError
 from asyncrl.learner import network_seed
 from asyncrl.nets import build_network
@@ -35,16 +35,6 @@ SPS_LOG_INTERVAL_S = 5.0
 def default_run_dir(config: TrainConfig) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{config.algo.algo}-{config.env.env_id.replace('/', '-')}-{stamp}"
-
-
-def check_environment(config: TrainConfig) -> tuple[tuple[int, ...], ActionSpec]:
-    """Make the environment once, before any process starts, so a bad id or space fails early."""
-    env = build_env(config.env, training=True)
-    try:
-        obs_shape, _, actions = describe_spaces(env)
-    finally:
-        env.close()
-    return obs_shape, actions
 
 
 def make_backend(config: TrainConfig, net, target_net, optimizer, start_frames: int, obs_shape, actions,

@@ -358,21 +358,6 @@ def test_one_step_q_learns_cartpole_on_two_nodes(cluster, tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_a_ray_run_resumes_from_its_checkpoint_on_the_cluster(cluster, tmp_path):
-    run_dir = tmp_path / "run"
-    _finish(_train(cluster, run_dir, "--algo", "n-step-q", "--env", "CartPole-v1", "--frames", "20k"),
-            timeout=240)
-    first = json.loads((run_dir / "summary.json").read_text())
-    assert first["status"] == "completed" and first["frames"] >= 20_000
-    _finish(_train(cluster, run_dir, "--resume", "--frames", "40k"), timeout=240)
-    second = json.loads((run_dir / "summary.json").read_text())
-    assert second["status"] == "completed"
-    assert second["frames"] >= 40_000
-    assert second["episodes"] > first["episodes"]
-    assert json.loads((run_dir / "config.json").read_text())["run"]["address"] == cluster.address
-
-
-@pytest.mark.timeout(300)
 def test_atari_on_the_cluster_lays_out_a_learner_per_cluster_cpu_by_default(cluster, tmp_path):
     """As the local backend does on this machine's cores: here 2 CPUs, so 2 learners of 8 games."""
     run_dir = tmp_path / "run"
@@ -410,11 +395,14 @@ def _checkpoint_frames(run_dir) -> int:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("layout,actor", [("node-groups", "ParameterShard"), ("per-learner", "ParameterServer")])
+@pytest.mark.parametrize("layout,actor,algo", [("node-groups", "ParameterShard", "a3c"),
+                                               ("per-learner", "ParameterServer", "n-step-q")])
 def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path,
-                                                                                        layout, actor):
+                                                                                        layout, actor, algo):
+    """The resumed run (a Q method's: theta- too comes from the checkpoint) goes on from the saved
+    frames on the same cluster, which its config.json names."""
     run_dir = tmp_path / "run"
-    proc = _train(cluster, run_dir, "--algo", "a3c", "--env", "CartPole-v1", "--frames", "5M",
+    proc = _train(cluster, run_dir, "--algo", algo, "--env", "CartPole-v1", "--frames", "5M",
                   "--checkpoint-interval", "2", "--ray-layout", layout, "--ray-shards", "2")
     try:
         _wait_for_episodes(proc, run_dir, 5)
@@ -440,7 +428,8 @@ def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_che
     _finish(_train(cluster, run_dir, "--resume", "--frames", str(saved + 10_000)), timeout=240)
     resumed = json.loads((run_dir / "summary.json").read_text())
     assert resumed["status"] == "completed"
-    assert resumed["frames"] >= saved + 10_000
+    assert resumed["frames"] >= saved + 10_000 and resumed["episodes"] > summary["episodes"]
+    assert json.loads((run_dir / "config.json").read_text())["run"]["address"] == cluster.address
 
 
 def test_an_address_where_no_cluster_answers_is_a_clear_error(cli):

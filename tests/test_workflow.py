@@ -380,7 +380,7 @@ def test_a_one_learner_run_is_reproduced_bit_for_bit_by_its_seed(cli, tmp_path):
     def weights(name: str, seed: str) -> dict:
         # Long enough, and reporting often enough, that some updates are measured (at moments the
         # clock decides) and some are not.
-        result = cli("train", "--env", "CartPole-v1", "--workers", "1", "--frames", "20000", "--seed", seed,
+        result = cli("train", "--env", "CartPole-v1", "--workers", "1", "--frames", "10000", "--seed", seed,
                      "--log-interval", "0.1", "--run-dir", name, "--quiet")
         assert result.returncode == 0, result.stderr
         return torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["model"]

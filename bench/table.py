@@ -327,8 +327,9 @@ def _summary(kind: str, method: str, task: str, entries: list[dict]) -> dict:
         "seeds": [e["run"]["seed"] for e in entries], "means": means,
         "mean": statistics.mean(means), "std": _spread(means),
         "episodes": sorted({e["run"]["evaluation"].get("episodes") for e in entries} - {None}),
-        "commands": sorted({e["result"]["command"] for e in entries}),
-        "machines": sorted({e["result"].get("machine") or NONE for e in entries}),
+        # Each once, in the order of the seeds they ran, as the row lists its seeds.
+        "commands": list(dict.fromkeys(e["result"]["command"] for e in entries)),
+        "machines": list(dict.fromkeys(e["result"].get("machine") or NONE for e in entries)),
         "files": sorted({(e["file"], e["by_hand"] is not None) for e in entries}),
         "same": sorted(set().union(*(e["same"] for e in entries))),
     }
@@ -532,7 +533,7 @@ def _atari_table(rows: list[dict]) -> list[str]:
         [f"{r['task']} | {r['method']}{' †' if r['same'] else ''} | {_score(r)} | {_seeds(r)} | {r['frames']:,.0f} | "
          f"{_minutes(r)} | {_listed(r['per_second'])} | "
          f"{NONE if r['normalized'] is None else _cell(r['normalized']) + ' %'} | {_code(r['commands'])} | "
-         f"{', '.join(r['machines'])} | {_by_hand(r['files'])} | {_data(r['files'])}" for r in rows])
+         f"{'<br>'.join(r['machines'])} | {_by_hand(r['files'])} | {_data(r['files'])}" for r in rows])
 
 
 # Published numbers to read the five games against (not run here).
@@ -575,7 +576,7 @@ def _mujoco_table(rows: list[dict]) -> list[str]:
         "command | machine | entered by hand | data",
         [f"{r['task']} | {r['method']}{' †' if r['same'] else ''} | {r['steps']:,.0f} ({_count(r['budget_steps'])}) | "
          f"{_score(r)} | {_seeds(r)} | {_listed(r['minutes'], 1)} | {_listed(r['per_second'])} | "
-         f"{_code(r['commands'])} | {', '.join(r['machines'])} | {_by_hand(r['files'])} | {_data(r['files'])}"
+         f"{_code(r['commands'])} | {'<br>'.join(r['machines'])} | {_by_hand(r['files'])} | {_data(r['files'])}"
          for r in rows])
 
 

@@ -30,19 +30,6 @@ def _sys_path_unchanged():
     sys.path[:] = saved
 
 
-# The files whose tests start Ray nodes: they find Ray's processes by name across the machine
-# (to kill a learner, to see that none outlived a run), so no two of them may run at once.
-RAY_FILES = {"test_ray", "test_bench_ps_load"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist's ``--dist loadgroup``: a test file runs on one worker (its module fixtures
-    are made once, its tests in their order), and the Ray files on one worker between them."""
-    for item in items:
-        name = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("ray" if name in RAY_FILES else name))
-
-
 BENCH_DIR = Path(__file__).parent.parent / "bench"
 
 

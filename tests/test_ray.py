@@ -408,8 +408,8 @@ def _checkpoint_frames(run_dir) -> int:
                                                ("per-learner", "ParameterServer", "n-step-q")])
 def test_a_lost_parameter_server_fails_the_run_and_resume_continues_from_its_checkpoint(cluster, tmp_path,
                                                                                         layout, actor, algo):
-    """The resumed run (a Q method's: theta- too comes from the checkpoint) goes on from the saved
-    frames on the same cluster, which its config.json names."""
+    """The resumed run goes on from the saved frames on the same cluster, which its config.json
+    names. The per-learner case trains a Q method, so its resume reads theta- from the checkpoint too."""
     run_dir = tmp_path / "run"
     proc = _train(cluster, run_dir, "--algo", algo, "--env", "CartPole-v1", "--frames", "5M",
                   "--checkpoint-interval", "2", "--ray-layout", layout, "--ray-shards", "2")

@@ -483,7 +483,8 @@ class RayBackend:
         }
 
     def shutdown(self, timeout: float = 10.0) -> list[tuple[str, int, dict]]:
-        """Stop every learner, returning the events still queued; no learner outlives this call."""
+        """Stop every learner, returning the events still queued. Each learner's actor is killed at
+        the end (ray.kill asks Ray to; its process ends a moment later), whether or not it stopped."""
         try:
             self.request_stop()
             refs = [ref for w, (_, ref) in self.learners.items() if w not in self.finished]

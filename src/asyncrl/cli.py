@@ -28,6 +28,7 @@ from asyncrl.config import (
     is_atari,
     parse_count,
     parse_widths,
+    resolve,
     sourced,
 )
 from asyncrl.defaults import flag_default
@@ -155,7 +156,6 @@ def warn_continuous_preset(preset: str | None, config: TrainConfig) -> None:
 
     if preset is None or PRESETS[preset].atari or is_atari(config.env.env_id):
         return
-    from asyncrl.config import resolve
     from asyncrl.envs import check_environment
 
     _, actions = check_environment(resolve(config))
@@ -179,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args, base, base_source)
     warn_continuous_preset(args.preset_used, config)
     if args.print_config:
-        from asyncrl.config import ineffective_settings, resolve
+        from asyncrl.config import ineffective_settings
         from asyncrl.envs import check_environment
         from asyncrl.errors import SettingWarning
         from asyncrl.presets import paper_differences, paper_preset_for
@@ -196,7 +196,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             for line in differences:
                 print(f"  {line}", file=sys.stderr)
         return 0
-    from asyncrl.config import resolve
     from asyncrl.envs import check_env_id
 
     # A bad value or environment id answers in a fraction of a second, without importing PyTorch

@@ -182,6 +182,11 @@ def test_discrete_vector_tasks_keep_the_papers_mlp_and_rmsprop():
     assert (config.optim.lr, config.optim.rms_eps, config.optim.rms_init, config.algo.entropy_beta) == (
         3e-3, 0.1, 0.0, 0.01)
     assert (config.net.init, config.optim.max_grad_norm, config.algo.t_max) == ("uniform", 0.0, 5)
+    # A3C LSTM takes a third of A3C FF's rate there; a rate given is kept.
+    lstm = resolve(TrainConfig(env=EnvConfig(env_id="CartPole-v1"), net=NetConfig(core="lstm")), ActionSpec(False, 2))
+    assert (lstm.optim.lr, lstm.optim.rms_eps, lstm.algo.entropy_beta) == (1e-3, 0.1, 0.01)
+    given = TrainConfig(env=EnvConfig(env_id="CartPole-v1"), net=NetConfig(core="lstm"), optim=OptimConfig(lr=3e-3))
+    assert resolve(given, ActionSpec(False, 2)).optim.lr == 3e-3
 
 
 def test_the_mujoco_preset_keeps_the_papers_gaussian_and_rmsprop():

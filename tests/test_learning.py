@@ -32,6 +32,7 @@ def episode_returns(run_dir):
         ("CartPole-v1", "a3c", NetConfig(), 1, 1, 300_000, THRESHOLD),
         # A learner stepping 4 environments, its one update summing their 4 segments.
         ("CartPole-v1", "a3c", NetConfig(), 4, 1, 300_000, THRESHOLD),
+        # At lr 3e-3 (now 1e-3) this run fell onto one action in CI and never left it (docs/experiments/small-tasks.md).
         ("CartPole-v1", "a3c", NetConfig(core="lstm"), 1, 1, 150_000, THRESHOLD),
         # Each of the 4 environments keeps its own LSTM state; one batched pass replays their segments.
         ("CartPole-v1", "a3c", NetConfig(core="lstm"), 4, 1, 300_000, THRESHOLD),

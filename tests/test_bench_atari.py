@@ -77,20 +77,20 @@ def test_atari_bench_trains_evaluates_and_records_each_seed(tmp_path, own_tempdi
 def test_atari_bench_at_equal_frames_stops_both_runs_at_the_budget(tmp_path):
     pytest.importorskip("stable_baselines3", reason="the SB3 baseline needs the [bench] extra (pip install -e '.[bench]')")
     out = tmp_path / "bench"
-    result = _bench("--env", "ALE/Pong-v5", "--seeds", "1", "--frames", "20000", "--minutes", "5",
+    result = _bench("--env", "ALE/Pong-v5", "--seeds", "1", "--frames", "10000", "--minutes", "5",
                     "--eval-episodes", "1", "--out-dir", str(out), "--baseline", "sb3-a2c",
                     "--", "--workers", "1", "--envs-per-worker", "16", "--no-lr-anneal", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "atari.json").read_text())
-    assert report["frames"] == 20_000 and "20,000 frames" in result.stdout
+    assert report["frames"] == 10_000 and "10,000 frames" in result.stdout
     (run,) = report["asyncrl"]
-    assert "--frames 20000" in run["command"] and run["settings"]["frames"] == 20_000
+    assert "--frames 10000" in run["command"] and run["settings"]["frames"] == 10_000
     # One update of 16 environments x 5 steps is 320 frames: each run ends within one of the budget.
-    assert 20_000 <= run["frames"] <= 20_000 + 320 and run["status"] != "return_reached"
+    assert 10_000 <= run["frames"] <= 10_000 + 320 and run["status"] != "return_reached"
     assert run["train_seconds"] < 5 * 60
     (sb3,) = report["baseline"]
-    assert 20_000 <= sb3["frames"] <= 20_000 + 320
-    # 20,000 frames over 16 environments end no game of Pong: no curve to draw, and no crash for it.
+    assert 10_000 <= sb3["frames"] <= 10_000 + 320
+    # 10,000 frames over 16 environments end no game of Pong: no curve to draw, and no crash for it.
     assert run["episodes"] == 0 and run["curve"] is None and report["curves"] is None
     assert run["evaluation"]["episodes"] == 1
 

@@ -167,7 +167,7 @@ def test_help_shows_every_hyperparameter_with_its_default_and_the_papers(cli):
     result = cli("train", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())  # as read, whatever the width argparse wrapped it to
-    for flag, default in [("--lr", ("7e-4 (one-step Q and Sarsa 2e-3; A3C LSTM 1e-4) for Atari, 1e-3 (A3C 3e-3) "
+    for flag, default in [("--lr", ("7e-4 (one-step Q and Sarsa 2e-3; A3C LSTM 1e-4) for Atari, 1e-3 (A3C FF 3e-3) "
                                    "for vector, 3.5e-4 for continuous; paper 7e-4")),
                           ("--gamma", "0.99"), ("--t-max", "5 for Atari and vector, 20 for continuous; paper 5"),
                           ("--rms-eps", "1e-5 for Atari and continuous, 0.1 for vector; paper 0.1"),

@@ -30,6 +30,20 @@ def _sys_path_unchanged():
     sys.path[:] = saved
 
 
+# The files whose tests start Ray nodes. They find Ray's processes by name across the machine (to kill
+# a learner, to see that none outlived a run), so no two of their tests may run at once.
+RAY_FILES = {"test_ray", "test_bench_ps_load"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist's ``--dist loadgroup`` the Ray files' tests form one group, run in order on
+    one worker. xdist hands out the group with the most tests first, so this group, the longest piece
+    of work that cannot be split, does not come last. Every other test goes to whichever worker is free."""
+    for item in items:
+        if item.module.__name__ in RAY_FILES:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 BENCH_DIR = Path(__file__).parent.parent / "bench"
 
 

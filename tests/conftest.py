@@ -37,8 +37,9 @@ RAY_FILES = {"test_ray", "test_bench_ps_load"}
 
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist's ``--dist loadgroup`` the Ray files' tests form one group, run in order on
-    one worker. xdist hands out the group with the most tests first, so this group, the longest piece
-    of work that cannot be split, does not come last. Every other test goes to whichever worker is free."""
+    one worker. xdist hands out the group with the most tests first, so this group, the longest
+    piece of work that cannot be split, does not come last. Every other test goes to whichever
+    worker is free."""
     for item in items:
         if item.module.__name__ in RAY_FILES:
             item.add_marker(pytest.mark.xdist_group("ray"))
